@@ -1,0 +1,49 @@
+# Calcapp: `make run` serves the app, `make test` runs everything. Both set themselves up.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+PYTEST_ARGS ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help run test test-db lint browser clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@ $(VENV)/.installed
+
+run: $(VENV)/.installed  ## serve on http://$(HOST):$(PORT) (embedded PostgreSQL unless DATABASE_URL)
+	HOST=$(HOST) PORT=$(PORT) $(BIN)/calcapp serve --migrate
+
+browser: $(VENV)/.installed-dev  ## make sure Playwright has a Chromium
+	@if [ -n "$$CHROMIUM_PATH" ] || command -v chromium >/dev/null 2>&1; then \
+		echo "browser: $${CHROMIUM_PATH:-$$(command -v chromium)}"; \
+	else \
+		$(BIN)/python -m playwright install chromium; \
+	fi
+
+lint: $(VENV)/.installed-dev  ## ruff and mypy
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+test: lint browser  ## lint, then unit, integration (real PostgreSQL) and end-to-end (Chromium) tests
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+test-db: $(VENV)/.installed-dev  ## only the tests that need PostgreSQL (not the browser ones)
+	$(BIN)/pytest -m "db and not e2e" $(PYTEST_ARGS)
+
+clean:  ## remove the virtualenv and caches (keeps .data/, the local database)
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache *.egg-info

@@ -1,0 +1,1 @@
+"""Calcapp's web backend (Litestar)."""

@@ -1,0 +1,1 @@
+"""Accounts: users, sign-up and sign-in, GDPR rights."""

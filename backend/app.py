@@ -1,0 +1,89 @@
+"""`create_app(settings)`: the one place where the application is wired together."""
+
+from __future__ import annotations
+
+from litestar import Litestar, Router
+from litestar.datastructures import CacheControlHeader, MutableScopeHeaders
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin, YamlRenderPlugin
+from litestar.static_files import create_static_files_router
+from litestar.types import BeforeMessageSendHookHandler, Message, Scope
+
+from backend import health
+from backend.db import database_lifespan, provide_engine, provide_session
+from backend.errors import EXCEPTION_HANDLERS
+from backend.settings import Settings
+
+API_PREFIX = "/api/v1"
+
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "connect-src 'self'",
+        "manifest-src 'self'",
+        "worker-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+
+
+def security_headers(settings: Settings) -> BeforeMessageSendHookHandler:
+    """A hook adding the security headers to every response (pages, API, errors, static)."""
+    headers = {
+        "content-security-policy": CONTENT_SECURITY_POLICY,
+        "x-content-type-options": "nosniff",
+        "referrer-policy": "strict-origin-when-cross-origin",
+        "x-frame-options": "DENY",
+    }
+    if settings.is_production:
+        headers["strict-transport-security"] = "max-age=63072000"
+
+    async def add_headers(message: Message, scope: Scope) -> None:
+        if message["type"] == "http.response.start":
+            response_headers = MutableScopeHeaders.from_message(message)
+            for name, value in headers.items():
+                if name not in response_headers:
+                    response_headers[name] = value
+
+    return add_headers
+
+
+def create_app(settings: Settings) -> Litestar:
+    api = Router(
+        path=API_PREFIX,
+        route_handlers=[health.health],
+        # API answers carry user data or live state: never cache them.
+        cache_control=CacheControlHeader(no_store=True),
+    )
+    pwa = create_static_files_router(
+        path="/",
+        directories=[settings.static_dir],
+        html_mode=True,
+        name="pwa",
+        include_in_schema=False,
+    )
+    return Litestar(
+        route_handlers=[api, pwa],
+        dependencies={
+            "engine": Provide(provide_engine),
+            "db_session": Provide(provide_session),
+        },
+        lifespan=[database_lifespan(settings)],
+        exception_handlers=EXCEPTION_HANDLERS,
+        before_send=[security_headers(settings)],
+        openapi_config=OpenAPIConfig(
+            title="Calcapp API",
+            version="1",
+            path="/api/schema",
+            render_plugins=[JsonRenderPlugin(), YamlRenderPlugin()],
+        ),
+        logging_config=None,
+        debug=False,
+    )

@@ -1,0 +1,1 @@
+"""Billing: the premium subscription and its payments."""

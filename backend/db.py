@@ -1,0 +1,83 @@
+"""Database plumbing: the engine, the per-request session, and the naming convention."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+
+from litestar import Litestar
+from litestar.datastructures import State
+from sqlalchemy import MetaData
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.orm import DeclarativeBase
+
+from backend.settings import Settings
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+CONNECT_TIMEOUT_SECONDS = 5
+
+
+class Base(DeclarativeBase):
+    """Declarative base of the backend's ORM models (the schema itself comes from Alembic)."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def create_engine(database_url: str, *, pool_size: int = 10) -> AsyncEngine:
+    return create_async_engine(
+        database_url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        connect_args={"timeout": CONNECT_TIMEOUT_SECONDS},
+    )
+
+
+def database_lifespan(
+    settings: Settings,
+) -> Callable[[Litestar], AbstractAsyncContextManager[None]]:
+    """Open the engine when the app starts and dispose of it when the app stops."""
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        if settings.database_url is None:
+            raise RuntimeError("create_app needs settings.database_url (calcapp resolves it)")
+        engine = create_engine(settings.database_url, pool_size=settings.db_pool_size)
+        app.state.engine = engine
+        app.state.sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
+        try:
+            yield
+        finally:
+            await engine.dispose()
+
+    return lifespan
+
+
+async def provide_session(state: State) -> AsyncIterator[AsyncSession]:
+    """One session per request: committed when the handler succeeds, rolled back otherwise."""
+    sessionmaker: async_sessionmaker[AsyncSession] = state.sessionmaker
+    async with sessionmaker() as session:
+        try:
+            yield session
+        except BaseException:
+            await session.rollback()
+            raise
+        else:
+            await session.commit()
+
+
+async def provide_engine(state: State) -> AsyncEngine:
+    engine: AsyncEngine = state.engine
+    return engine

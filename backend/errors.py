@@ -1,0 +1,117 @@
+"""Domain errors with stable codes, and the one JSON error shape every 4xx/5xx uses.
+
+Body: ``{"detail": "<human sentence>", "code": "<stable_snake_case>"}``, plus ``errors`` (a
+list of field problems) for validation failures. Services raise `AppError` subclasses;
+`EXCEPTION_HANDLERS` turns them, Litestar's own HTTP exceptions and anything unexpected into
+that shape.
+"""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import Any, ClassVar
+
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.status_codes import HTTP_422_UNPROCESSABLE_ENTITY, HTTP_500_INTERNAL_SERVER_ERROR
+from litestar.types import ExceptionHandlersMap
+
+logger = logging.getLogger(__name__)
+
+
+class AppError(Exception):
+    """A failure the client can act on. Subclasses fix the status and code."""
+
+    status_code: ClassVar[int] = 400
+    code: ClassVar[str] = "bad_request"
+
+    def __init__(self, detail: str, *, headers: dict[str, str] | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.headers = headers
+
+
+class NotFoundError(AppError):
+    status_code = 404
+    code = "not_found"
+
+
+class ConflictError(AppError):
+    status_code = 409
+    code = "conflict"
+
+
+class ServiceUnavailableError(AppError):
+    status_code = 503
+    code = "service_unavailable"
+
+
+class DatabaseUnavailableError(ServiceUnavailableError):
+    code = "database_unavailable"
+
+
+# Stable codes for Litestar's own HTTP exceptions, by status.
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "not_authenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "request_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    429: "rate_limited",
+    500: "internal_error",
+    503: "service_unavailable",
+}
+
+
+def error_body(detail: str, code: str, **extra: Any) -> dict[str, Any]:
+    return {"detail": detail, "code": code, **extra}
+
+
+def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None) -> Response[Any]:
+    return Response(content=body, status_code=status, media_type=MediaType.JSON, headers=headers)
+
+
+def _app_error(_: Request[Any, Any, Any], exc: AppError) -> Response[Any]:
+    return _json(exc.status_code, error_body(exc.detail, exc.code), exc.headers)
+
+
+def _validation_error(_: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
+    errors = exc.extra if isinstance(exc.extra, list) else []
+    detail = exc.detail if errors == [] else _first_problem(errors)
+    body = error_body(detail, "validation_error", errors=errors)
+    return _json(HTTP_422_UNPROCESSABLE_ENTITY, body, exc.headers)
+
+
+def _http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    status = exc.status_code
+    if status >= HTTP_500_INTERNAL_SERVER_ERROR:
+        logger.error("HTTP %s: %s", status, exc.detail)
+    code = _HTTP_CODES.get(status) or HTTPStatus(status).phrase.lower().replace(" ", "_")
+    return _json(status, error_body(exc.detail, code), exc.headers)
+
+
+def _unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    body = error_body("Internal server error", "internal_error")
+    return _json(HTTP_500_INTERNAL_SERVER_ERROR, body, None)
+
+
+def _first_problem(errors: list[Any]) -> str:
+    first = errors[0]
+    if isinstance(first, dict) and "message" in first:
+        key = first.get("key")
+        return f"{key}: {first['message']}" if key else str(first["message"])
+    return "Validation failed"
+
+
+EXCEPTION_HANDLERS: ExceptionHandlersMap = {
+    AppError: _app_error,
+    ValidationException: _validation_error,
+    HTTPException: _http_error,
+    Exception: _unexpected_error,
+}

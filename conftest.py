@@ -1,0 +1,79 @@
+"""Fixtures shared by tests/ and e2e/: a real PostgreSQL with the migrated schema.
+
+The server is the embedded PostgreSQL, started in a temporary folder for the session, or
+the one `DATABASE_URL` points at (CI runs the database tests a second time against the
+distribution's PostgreSQL 15 that way). Each session works in databases of its own, created
+here and dropped at the end, so a developer's `.data/` is never touched.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+from sqlalchemy.engine import make_url
+
+from backend import migrate
+from backend.database import connect, embedded_server
+from backend.settings import normalize_database_url
+from tests.support import in_thread, run_async
+
+
+@pytest.fixture(scope="session")
+def pg_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """URL of a maintenance database on a running PostgreSQL server."""
+    if raw := os.environ.get("DATABASE_URL", "").strip():
+        yield normalize_database_url(raw)
+        return
+    pgdata = Path(tmp_path_factory.mktemp("embedded-pg")) / "pg"
+    with embedded_server(pgdata) as url:
+        yield url
+
+
+async def _admin(server_url: str, statement: str) -> None:
+    conn = await connect(server_url)
+    try:
+        await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+def make_database(pg_server_url: str) -> Iterator[Callable[[], str]]:
+    """Factory of empty databases on the test server, all dropped when the session ends."""
+    created: list[str] = []
+
+    def make() -> str:
+        name = f"calcapp_test_{secrets.token_hex(6)}"
+        run_async(_admin(pg_server_url, f'CREATE DATABASE "{name}"'))
+        created.append(name)
+        return make_url(pg_server_url).set(database=name).render_as_string(False)
+
+    yield make
+    for name in created:
+        run_async(_admin(pg_server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def database_url(make_database: Callable[[], str]) -> str:
+    """A database migrated to head, shared by the session (tests roll back what they write)."""
+    url = make_database()
+    in_thread(migrate.upgrade, url)
+    return url
+
+
+@pytest.fixture
+async def conn(database_url: str) -> AsyncIterator[asyncpg.Connection]:
+    """An asyncpg connection inside a transaction that is rolled back after the test."""
+    connection = await connect(database_url)
+    transaction = connection.transaction()
+    await transaction.start()
+    try:
+        yield connection
+    finally:
+        await transaction.rollback()
+        await connection.close()

@@ -1,0 +1,75 @@
+"""The app over a real database: health, OpenAPI, the PWA at /, security headers."""
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+
+from backend.app import create_app
+from backend.settings import Settings
+
+pytestmark = pytest.mark.db
+
+
+@pytest.fixture
+async def client(database_url: str) -> AsyncIterator[AsyncTestClient[Litestar]]:
+    async with AsyncTestClient(create_app(Settings(database_url=database_url))) as client:
+        yield client
+
+
+async def test_health_reports_the_database(client: AsyncTestClient[Litestar]) -> None:
+    response = await client.get("/api/v1/health")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ok"
+    assert body["database"]["status"] == "ok"
+    assert body["database"]["server_version"][:2].isdigit()
+    assert response.headers["cache-control"] == "no-store"
+
+
+async def test_health_is_503_when_the_database_is_unreachable() -> None:
+    settings = Settings(database_url="postgresql+asyncpg://nobody@127.0.0.1:1/none")
+    async with AsyncTestClient(create_app(settings)) as client:
+        response = await client.get("/api/v1/health")
+    assert response.status_code == 503
+    assert response.json() == {
+        "detail": "The database is unreachable",
+        "code": "database_unavailable",
+    }
+    assert response.headers["retry-after"] == "5"
+
+
+async def test_openapi_documents_the_api(client: AsyncTestClient[Litestar]) -> None:
+    response = await client.get("/api/schema/openapi.json")
+    assert response.status_code == 200
+    spec = response.json()
+    assert spec["info"]["title"] == "Calcapp API"
+    assert "/api/v1/health" in spec["paths"]
+
+
+async def test_pwa_is_served_at_the_root_with_security_headers(
+    client: AsyncTestClient[Litestar],
+) -> None:
+    response = await client.get("/")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    assert "<title>Calcapp</title>" in response.text
+    csp = response.headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+    assert response.headers["x-content-type-options"] == "nosniff"
+
+
+async def test_unknown_api_path_is_a_json_404(client: AsyncTestClient[Litestar]) -> None:
+    response = await client.get("/api/v1/no-such-thing")
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
+    assert "content-security-policy" in response.headers
+
+
+async def test_static_folder_comes_from_settings(database_url: str, tmp_path: Path) -> None:
+    (tmp_path / "index.html").write_text("<title>Other</title>")
+    settings = Settings(database_url=database_url, static_dir=tmp_path)
+    async with AsyncTestClient(create_app(settings)) as client:
+        assert "<title>Other</title>" in (await client.get("/")).text

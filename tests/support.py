@@ -1,0 +1,108 @@
+"""Helpers for tests that run `calcapp` as a real process."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Coroutine, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from typing import Any, ParamSpec, TypeVar
+
+import httpx
+
+CALCAPP = [sys.executable, "-m", "backend.cli"]
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def in_thread(function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """Call `function` in a fresh thread, so that code using `asyncio.run` works even while an
+    event loop runs in this one (Playwright's sync API keeps one running during e2e tests)."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(function, *args, **kwargs).result()
+
+
+def run_async(coroutine: Coroutine[Any, Any, T]) -> T:
+    return in_thread(asyncio.run, coroutine)
+
+
+def calcapp_env(**overrides: str) -> dict[str, str]:
+    """The current environment without Calcapp's own variables, plus `overrides`."""
+    ours = {"DATABASE_URL", "HOST", "PORT"}
+    env = {k: v for k, v in os.environ.items() if k not in ours and not k.startswith("CALCAPP_")}
+    return {**env, **overrides}
+
+
+def run_calcapp(
+    *args: str, env: Mapping[str, str], timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*CALCAPP, *args],
+        env=dict(env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_until_healthy(base_url: str, process: subprocess.Popen[str], timeout: float = 60) -> None:
+    """Poll the health endpoint until it answers 200, failing fast if the process dies."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(
+                f"calcapp exited with {process.returncode}: "
+                f"{process.stderr.read() if process.stderr else ''}"
+            )
+        try:
+            if httpx.get(f"{base_url}/api/v1/health", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise TimeoutError(f"{base_url} did not become healthy within {timeout} s")
+
+
+@contextmanager
+def running_server(
+    env: Mapping[str, str], *args: str
+) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    """`calcapp serve` on a free port; yields its base URL; stopped with Ctrl+C (SIGINT)."""
+    port = free_port()
+    process = subprocess.Popen(
+        [*CALCAPP, "serve", *args],
+        env={**env, "HOST": "127.0.0.1", "PORT": str(port)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_healthy(base_url, process)
+        yield base_url, process
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        for stream in (process.stdout, process.stderr):
+            if stream:
+                stream.close()

@@ -1,0 +1,69 @@
+from pathlib import Path
+
+import pytest
+
+from backend.settings import DEV_SECRET_KEY, Settings, SettingsError
+
+
+def test_defaults_serve_locally_with_the_embedded_database() -> None:
+    settings = Settings.from_env({})
+    assert (settings.env, settings.host, settings.port) == ("development", "127.0.0.1", 8000)
+    assert settings.database_url is None
+    assert settings.data_dir.name == ".data"
+
+
+def test_values_come_from_the_environment(tmp_path: Path) -> None:
+    settings = Settings.from_env(
+        {
+            "CALCAPP_ENV": "production",
+            "HOST": "0.0.0.0",
+            "PORT": "8001",
+            "DATABASE_URL": "postgresql://app:pw@db.internal:5433/calcapp",
+            "CALCAPP_DATA_DIR": str(tmp_path),
+            "CALCAPP_DB_POOL_SIZE": "20",
+            "CALCAPP_SECRET_KEY": "x" * 40,
+            "CALCAPP_LOG_LEVEL": "warning",
+        }
+    )
+    assert settings.is_production
+    assert (settings.host, settings.port, settings.db_pool_size) == ("0.0.0.0", 8001, 20)
+    assert settings.database_url == "postgresql+asyncpg://app:pw@db.internal:5433/calcapp"
+    assert settings.data_dir == tmp_path
+    assert settings.log_level == "WARNING"
+
+
+def test_blank_values_mean_the_default() -> None:
+    assert Settings.from_env({"PORT": " ", "DATABASE_URL": ""}) == Settings()
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({"PORT": "eighty"}, "PORT must be an integer from 1 to 65535, got 'eighty'"),
+        ({"PORT": "70000"}, "PORT must be an integer from 1 to 65535, got '70000'"),
+        ({"CALCAPP_ENV": "staging"}, "CALCAPP_ENV must be one of development, test, production"),
+        ({"CALCAPP_LOG_LEVEL": "loud"}, "CALCAPP_LOG_LEVEL must be one of DEBUG"),
+        ({"CALCAPP_DB_POOL_SIZE": "0"}, "CALCAPP_DB_POOL_SIZE must be an integer from 1"),
+        ({"DATABASE_URL": "mysql://u@h/db"}, "DATABASE_URL must be a PostgreSQL URL"),
+        ({"DATABASE_URL": "not a url"}, "DATABASE_URL is not a valid URL"),
+        ({"DATABASE_URL": "postgresql://u@h:5432"}, "DATABASE_URL names no database"),
+    ],
+)
+def test_bad_values_are_one_line_naming_the_variable(environ: dict[str, str], message: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env(environ)
+    assert str(caught.value).startswith(message)
+    assert "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize("secret", [None, DEV_SECRET_KEY, "short"])
+def test_production_refuses_a_missing_default_or_weak_secret(secret: str | None) -> None:
+    environ = {"CALCAPP_ENV": "production"}
+    if secret is not None:
+        environ["CALCAPP_SECRET_KEY"] = secret
+    with pytest.raises(SettingsError, match="CALCAPP_SECRET_KEY must be set"):
+        Settings.from_env(environ)
+
+
+def test_development_accepts_the_default_secret() -> None:
+    assert Settings.from_env({"CALCAPP_ENV": "development"}).secret_key == DEV_SECRET_KEY
