@@ -7,7 +7,7 @@ PORT ?= 8000
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help run test test-db lint browser clean
+.PHONY: help run test test-db lint browser bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -44,6 +44,9 @@ test: lint browser  ## lint, then unit, integration (real PostgreSQL) and end-to
 
 test-db: $(VENV)/.installed-dev  ## only the tests that need PostgreSQL (not the browser ones)
 	$(BIN)/pytest -m "db and not e2e" $(PYTEST_ARGS)
+
+bench: browser  ## run the benchmarks (bench/) and write docs/benchmarks.md
+	$(BIN)/python -m bench.run
 
 clean:  ## remove the virtualenv and caches (keeps .data/, the local database)
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache *.egg-info

@@ -7,12 +7,12 @@ from litestar.datastructures import CacheControlHeader, MutableScopeHeaders
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, YamlRenderPlugin
-from litestar.static_files import create_static_files_router
 from litestar.types import BeforeMessageSendHookHandler, Message, Scope
 
 from backend import health
 from backend.db import database_lifespan, provide_engine, provide_session
 from backend.errors import EXCEPTION_HANDLERS
+from backend.pwa import Shell, shell_file, shell_index
 from backend.settings import Settings
 
 API_PREFIX = "/api/v1"
@@ -62,18 +62,17 @@ def create_app(settings: Settings) -> Litestar:
         # API answers carry user data or live state: never cache them.
         cache_control=CacheControlHeader(no_store=True),
     )
-    pwa = create_static_files_router(
-        path="/",
-        directories=[settings.static_dir],
-        html_mode=True,
-        name="pwa",
-        include_in_schema=False,
-    )
+    shell = Shell(settings.static_dir, watch=not settings.is_production)
+
+    def provide_shell() -> Shell:
+        return shell
+
     return Litestar(
-        route_handlers=[api, pwa],
+        route_handlers=[api, shell_index, shell_file],
         dependencies={
             "engine": Provide(provide_engine),
             "db_session": Provide(provide_session),
+            "shell": Provide(provide_shell, sync_to_thread=False),
         },
         lifespan=[database_lifespan(settings)],
         exception_handlers=EXCEPTION_HANDLERS,

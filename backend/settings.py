@@ -41,6 +41,8 @@ class Settings:
     static_dir: Path = PROJECT_ROOT / "pwa"
 
     def __post_init__(self) -> None:
+        if not (self.static_dir / "index.html").is_file():
+            raise SettingsError(f"CALCAPP_STATIC_DIR has no index.html: {self.static_dir}")
         if self.env == "production" and (
             self.secret_key == DEV_SECRET_KEY or len(self.secret_key) < MIN_SECRET_LENGTH
         ):
@@ -77,6 +79,8 @@ class Settings:
             values["db_pool_size"] = _integer("CALCAPP_DB_POOL_SIZE", raw, low=1, high=1000)
         if (raw := get("CALCAPP_SECRET_KEY")) is not None:
             values["secret_key"] = raw
+        if (raw := get("CALCAPP_STATIC_DIR")) is not None:
+            values["static_dir"] = Path(raw).expanduser().resolve()
         if (raw := get("CALCAPP_LOG_LEVEL")) is not None:
             values["log_level"] = _choice("CALCAPP_LOG_LEVEL", raw.upper(), get_args(LogLevel))
         return cls(**values)  # type: ignore[arg-type]

@@ -7,14 +7,13 @@ one `python -m playwright install chromium` downloaded.
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from playwright.sync_api import ConsoleMessage, Page
 
-from tests.support import calcapp_env, running_server
+from tests.support import calcapp_env, chromium_executable, running_server
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -37,7 +36,7 @@ def base_url(live_server: str) -> str:
 
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
-    path = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium")
+    path = chromium_executable()
     return {**browser_type_launch_args, **({"executable_path": path} if path else {})}
 
 

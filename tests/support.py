@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Coroutine, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
 import httpx
@@ -31,6 +34,12 @@ def in_thread(function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
 
 def run_async(coroutine: Coroutine[Any, Any, T]) -> T:
     return in_thread(asyncio.run, coroutine)
+
+
+def chromium_executable() -> str | None:
+    """The browser to drive: CHROMIUM_PATH, the distribution's chromium, or (None)
+    the one `python -m playwright install chromium` downloaded."""
+    return os.environ.get("CHROMIUM_PATH") or shutil.which("chromium")
 
 
 def calcapp_env(**overrides: str) -> dict[str, str]:
@@ -60,49 +69,50 @@ def free_port() -> int:
         return port
 
 
-def wait_until_healthy(base_url: str, process: subprocess.Popen[str], timeout: float = 60) -> None:
+def wait_until_healthy(
+    base_url: str, process: subprocess.Popen[bytes], log: Path, timeout: float = 60
+) -> None:
     """Poll the health endpoint until it answers 200, failing fast if the process dies."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(
-                f"calcapp exited with {process.returncode}: "
-                f"{process.stderr.read() if process.stderr else ''}"
-            )
+            raise RuntimeError(f"calcapp exited with {process.returncode}: {log.read_text()}")
         try:
             if httpx.get(f"{base_url}/api/v1/health", timeout=2).status_code == 200:
                 return
         except httpx.TransportError:
             pass
         time.sleep(0.1)
-    raise TimeoutError(f"{base_url} did not become healthy within {timeout} s")
+    raise TimeoutError(f"{base_url} did not become healthy within {timeout} s: {log.read_text()}")
 
 
 @contextmanager
 def running_server(
     env: Mapping[str, str], *args: str
-) -> Iterator[tuple[str, subprocess.Popen[str]]]:
-    """`calcapp serve` on a free port; yields its base URL; stopped with Ctrl+C (SIGINT)."""
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """`calcapp serve` on a free port; yields its base URL; stopped with Ctrl+C (SIGINT).
+
+    Its output goes to a temporary file (a pipe nobody reads would fill up and stall it).
+    """
     port = free_port()
-    process = subprocess.Popen(
-        [*CALCAPP, "serve", *args],
-        env={**env, "HOST": "127.0.0.1", "PORT": str(port)},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_healthy(base_url, process)
-        yield base_url, process
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGINT)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-        for stream in (process.stdout, process.stderr):
-            if stream:
-                stream.close()
+    with tempfile.TemporaryDirectory() as folder:
+        log = Path(folder) / "calcapp.log"
+        with log.open("wb") as output:
+            process = subprocess.Popen(
+                [*CALCAPP, "serve", *args],
+                env={**env, "HOST": "127.0.0.1", "PORT": str(port)},
+                stdout=output,
+                stderr=subprocess.STDOUT,
+            )
+        base_url = f"http://127.0.0.1:{port}"
+        try:
+            wait_until_healthy(base_url, process, log)
+            yield base_url, process
+        finally:
+            if process.poll() is None:
+                process.send_signal(signal.SIGINT)
+                try:
+                    process.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()

@@ -23,6 +23,7 @@ def test_values_come_from_the_environment(tmp_path: Path) -> None:
             "CALCAPP_DB_POOL_SIZE": "20",
             "CALCAPP_SECRET_KEY": "x" * 40,
             "CALCAPP_LOG_LEVEL": "warning",
+            "CALCAPP_STATIC_DIR": str(Path(__file__).parent.parent.parent / "pwa"),
         }
     )
     assert settings.is_production
@@ -30,6 +31,7 @@ def test_values_come_from_the_environment(tmp_path: Path) -> None:
     assert settings.database_url == "postgresql+asyncpg://app:pw@db.internal:5433/calcapp"
     assert settings.data_dir == tmp_path
     assert settings.log_level == "WARNING"
+    assert (settings.static_dir / "sw.js").is_file()
 
 
 def test_blank_values_mean_the_default() -> None:
@@ -47,6 +49,7 @@ def test_blank_values_mean_the_default() -> None:
         ({"DATABASE_URL": "mysql://u@h/db"}, "DATABASE_URL must be a PostgreSQL URL"),
         ({"DATABASE_URL": "not a url"}, "DATABASE_URL is not a valid URL"),
         ({"DATABASE_URL": "postgresql://u@h:5432"}, "DATABASE_URL names no database"),
+        ({"CALCAPP_STATIC_DIR": "/nonexistent"}, "CALCAPP_STATIC_DIR has no index.html"),
     ],
 )
 def test_bad_values_are_one_line_naming_the_variable(environ: dict[str, str], message: str) -> None:

@@ -1,0 +1,639 @@
+// The calculator page: wires the engine, keypad rules, local history and the shell together.
+
+import * as engine from "./engine.js";
+import * as keypad from "./keypad.js";
+import { HistoryStore } from "./history.js";
+import { download, exportName, toCsv, toJson } from "./export.js";
+import { startShell } from "./shell.js";
+
+const DRAFT_KEY = "calcapp.draft.v1";
+const MEMORY_KEY = "calcapp.memory.v1";
+const PAGE_SIZE = 100;
+const UNDO_MS = 8000;
+
+const OPERATOR_SYMBOL = { "+": "+", "-": "−", "*": "×", "/": "÷" };
+
+const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
+const expressionInput = /** @type {HTMLInputElement} */ ($("expression"));
+const resultOutput = /** @type {HTMLOutputElement} */ ($("result"));
+const errorBox = $("error");
+const noticeBox = $("notice");
+const memoryIndicator = $("memory-indicator");
+const historyList = $("history-list");
+const historyEmpty = $("history-empty");
+const historyStatus = $("history-status");
+const historySearch = /** @type {HTMLInputElement} */ ($("history-search"));
+
+const store = new HistoryStore(safeStorage());
+
+/**
+ * After "=": what was computed, while the expression is unchanged.
+ * @type {{expression: string, display: string, value: string, repeat: any} | null}
+ */
+let lastResult = null;
+/** A previous result the expression continues from: {display, value} (see engine carry). */
+let carry = null;
+/** @type {{value: string, display: string} | null} */
+let memory = readMemory();
+let shownCount = PAGE_SIZE;
+let undoTimer = 0;
+
+function safeStorage() {
+  try {
+    return window.localStorage;
+  } catch {
+    const data = new Map();
+    return /** @type {Storage} */ ({
+      getItem: (k) => (data.has(k) ? data.get(k) : null),
+      setItem: (k, v) => void data.set(k, String(v)),
+      removeItem: (k) => void data.delete(k),
+    });
+  }
+}
+
+// ---------------------------------------------------------------- expression state
+
+/**
+ * The caret of the Expression box, kept here because browsers do not keep an unfocused
+ * input's selection reliably (a click on a key moves the focus to the key).
+ */
+let selection = { start: 0, end: 0 };
+
+function rememberSelection() {
+  if (document.activeElement !== expressionInput) return;
+  selection = {
+    start: expressionInput.selectionStart ?? expressionInput.value.length,
+    end: expressionInput.selectionEnd ?? expressionInput.value.length,
+  };
+}
+
+function getState() {
+  const length = expressionInput.value.length;
+  rememberSelection();
+  return {
+    text: expressionInput.value,
+    start: Math.min(selection.start, length),
+    end: Math.min(selection.end, length),
+  };
+}
+
+/** @param {import("./keypad.js").EditState} state */
+function setState(state) {
+  expressionInput.value = state.text;
+  selection = { start: state.start, end: state.end };
+  if (document.activeElement === expressionInput) {
+    expressionInput.setSelectionRange(state.start, state.end);
+  }
+  expressionChanged();
+}
+
+/** Keep the draft, and never show a result that belongs to another expression. */
+function expressionChanged() {
+  saveDraft();
+  if (!resultIsShown() && resultOutput.value) resultOutput.value = "";
+}
+
+/** @param {import("./keypad.js").Edit} change */
+function apply(change) {
+  setState(change.state);
+  if (change.notice) announce(change.notice);
+  else clearError();
+}
+
+function resultIsShown() {
+  return lastResult !== null && expressionInput.value === lastResult.expression;
+}
+
+/** The expression form of an engine display string (a leading "-" shows as "−"). */
+function asExpression(display) {
+  return display.startsWith("-") ? `−${display.slice(1)}` : display;
+}
+
+/** Start a new expression that continues from the result on screen. */
+function continueFromResult() {
+  const text = asExpression(lastResult.display);
+  carry = { display: text, value: lastResult.value };
+  lastResult = null;
+  setState(keypad.caretAtEnd(text));
+}
+
+function startNewExpression() {
+  lastResult = null;
+  carry = null;
+  setState(keypad.caretAtEnd(""));
+}
+
+// ---------------------------------------------------------------- keys
+
+const TEXT_KEYS = new Set(["+", "−", "×", "÷", "%", "(", ")", "."]);
+
+/**
+ * A key from the keypad (or the keyboard outside the Expression box): the keypad's rules.
+ * With `asText` (typing in the Expression box), characters go in as typed, like in any text
+ * field, and the engine judges the expression at "=".
+ * @param {string} key a data-key value of the keypad
+ */
+function press(key, asText = false) {
+  const isDigit = /^[0-9]$/.test(key);
+  if (asText && (isDigit || TEXT_KEYS.has(key))) {
+    if (resultIsShown()) {
+      if (isDigit || key === "." || key === "(") startNewExpression();
+      else continueFromResult();
+    }
+    apply(keypad.insertText(getState(), key));
+    return;
+  }
+  if (isDigit || key === ".") {
+    if (resultIsShown()) startNewExpression();
+    apply(key === "." ? keypad.point(getState()) : keypad.digit(getState(), key));
+    return;
+  }
+  switch (key) {
+    case "+":
+    case "−":
+    case "×":
+    case "÷":
+      if (resultIsShown()) continueFromResult();
+      apply(keypad.operator(getState(), key));
+      return;
+    case "%":
+      if (resultIsShown()) continueFromResult();
+      apply(keypad.percent(getState()));
+      return;
+    case "(":
+    case ")":
+      if (resultIsShown() && key === "(") startNewExpression();
+      apply(keypad.parenthesis(getState(), key));
+      return;
+    case "±":
+      if (resultIsShown()) continueFromResult();
+      apply(keypad.changeSign(getState()));
+      return;
+    case "Backspace":
+      apply(keypad.backspace(getState()));
+      return;
+    case "Delete":
+      apply(keypad.clearEntry(getState()));
+      return;
+    case "AC":
+      allClear();
+      return;
+    case "=":
+      equals();
+      return;
+    case "MC":
+    case "MR":
+    case "M+":
+    case "M-":
+    case "MS":
+      memoryKey(key);
+      return;
+    default:
+  }
+}
+
+function allClear() {
+  lastResult = null;
+  carry = null;
+  setState(keypad.caretAtEnd(""));
+  resultOutput.value = "";
+  clearError();
+}
+
+// ---------------------------------------------------------------- equals and results
+
+function equals() {
+  if (resultIsShown()) {
+    repeatLast();
+    return;
+  }
+  const expression = expressionInput.value.trim();
+  if (!expression) return;
+  const outcome = engine.evaluate(expression, carry ?? undefined);
+  if (!outcome.ok) {
+    showError(outcome.error);
+    return;
+  }
+  showResult(expression, outcome);
+}
+
+/** Repeated "=": apply the last top-level operation again to the result. */
+function repeatLast() {
+  const { repeat } = lastResult;
+  if (!repeat) return;
+  const outcome = engine.applyRepeat(lastResult.value, repeat);
+  if (!outcome.ok) {
+    showError(outcome.error);
+    return;
+  }
+  const operand = asExpression(engine.formatDisplay(repeat.operand));
+  const expression = `${asExpression(lastResult.display)}${OPERATOR_SYMBOL[repeat.operator]}${operand}`;
+  showResult(expression, outcome);
+}
+
+function showResult(expression, outcome) {
+  clearError();
+  lastResult = { expression, display: outcome.display, value: outcome.value, repeat: outcome.repeat };
+  carry = null;
+  setState(keypad.caretAtEnd(expression));
+  resultOutput.value = outcome.display;
+  const { report } = store.add({
+    expression,
+    result: outcome.display,
+    value: outcome.value,
+    engine: engine.ENGINE_VERSION,
+  });
+  reportSave(report);
+  renderHistory();
+}
+
+function showError(message) {
+  errorBox.textContent = message;
+  resultOutput.value = "";
+  expressionInput.setAttribute("aria-invalid", "true");
+}
+
+function clearError() {
+  if (errorBox.textContent) errorBox.textContent = "";
+  expressionInput.removeAttribute("aria-invalid");
+}
+
+function announce(message) {
+  // Re-set so the same notice twice is announced twice.
+  noticeBox.textContent = "";
+  requestAnimationFrame(() => {
+    noticeBox.textContent = message;
+  });
+}
+
+// ---------------------------------------------------------------- memory
+
+function readMemory() {
+  try {
+    const stored = JSON.parse(safeStorage().getItem(MEMORY_KEY) ?? "null");
+    return stored && typeof stored.value === "string" ? stored : null;
+  } catch {
+    return null;
+  }
+}
+
+function writeMemory() {
+  try {
+    if (memory) safeStorage().setItem(MEMORY_KEY, JSON.stringify(memory));
+    else safeStorage().removeItem(MEMORY_KEY);
+  } catch {
+    announce("Memory could not be saved on this device");
+  }
+  memoryIndicator.hidden = memory === null;
+  memoryIndicator.title = memory ? `Memory: ${memory.display}` : "";
+}
+
+/** The value on screen: the result, or the expression evaluated; null (and a message) if none. */
+function currentValue() {
+  if (resultIsShown()) return { value: lastResult.value, display: lastResult.display };
+  const text = expressionInput.value.trim();
+  if (!text) return null;
+  const outcome = engine.evaluate(text, carry ?? undefined);
+  if (!outcome.ok) {
+    showError(outcome.error);
+    return null;
+  }
+  return { value: outcome.value, display: outcome.display };
+}
+
+function memoryKey(key) {
+  if (key === "MC") {
+    memory = null;
+    writeMemory();
+    announce("Memory cleared");
+    return;
+  }
+  if (key === "MR") {
+    if (!memory) {
+      announce("Memory is empty");
+      return;
+    }
+    if (resultIsShown()) startNewExpression();
+    const text = asExpression(memory.display);
+    const change = keypad.insertNumber(getState(), text);
+    apply(change);
+    if (!change.notice && expressionInput.value.startsWith(text)) carry = { display: text, value: memory.value };
+    return;
+  }
+  const current = currentValue();
+  if (!current) {
+    if (!errorBox.textContent) announce("Nothing to put in memory");
+    return;
+  }
+  let outcome = { ok: true, ...current };
+  if (key === "M+" && memory) outcome = engine.add(memory.value, current.value);
+  if (key === "M-") outcome = engine.subtract(memory ? memory.value : "0", current.value);
+  if (!outcome.ok) {
+    showError(outcome.error);
+    return;
+  }
+  memory = { value: outcome.value, display: outcome.display };
+  writeMemory();
+  announce(`Memory: ${memory.display}`);
+}
+
+// ---------------------------------------------------------------- keyboard, paste, copy
+
+const KEYBOARD = {
+  "+": "+",
+  "-": "−",
+  "−": "−",
+  "*": "×",
+  x: "×",
+  X: "×",
+  "×": "×",
+  "/": "÷",
+  "÷": "÷",
+  "%": "%",
+  "(": "(",
+  ")": ")",
+  ".": ".",
+  ",": ".",
+  "=": "=",
+  Enter: "=",
+  Backspace: "Backspace",
+  Delete: "Delete",
+  Escape: "AC",
+};
+
+function keyFor(key) {
+  if (/^[0-9]$/.test(key)) return key;
+  return Object.hasOwn(KEYBOARD, key) ? KEYBOARD[key] : null;
+}
+
+function onKeyDown(event) {
+  if (event.ctrlKey || event.metaKey || event.altKey || event.isComposing) return;
+  const target = /** @type {HTMLElement} */ (event.target);
+  const inExpression = target === expressionInput;
+  // Other text fields (history search) keep their keys, except Escape there does nothing here.
+  if (!inExpression && target.closest("input, textarea, select, [contenteditable]")) return;
+  if (inExpression && (event.key === "e" || event.key === "E")) {
+    event.preventDefault(); // exponent of a number literal such as 1.5e+20: text only
+    apply(keypad.insertText(getState(), "e"));
+    return;
+  }
+  const key = keyFor(event.key);
+  if (key === null) {
+    if (inExpression && event.key.length === 1) event.preventDefault(); // not a calculator key
+    return;
+  }
+  // Enter on a focused key must compute, never press that key again.
+  event.preventDefault();
+  press(key, inExpression);
+}
+
+/** Soft keyboards send text without usable keydown events: map it the same way. */
+function onBeforeInput(event) {
+  if (event.inputType !== "insertText" || event.data === null) return;
+  event.preventDefault();
+  for (const ch of event.data) {
+    const key = ch === "e" || ch === "E" ? "e" : keyFor(ch);
+    if (key === "e") apply(keypad.insertText(getState(), "e"));
+    else if (key !== null && key !== "AC") press(key, true);
+  }
+}
+
+function onPaste(event) {
+  const target = /** @type {HTMLElement} */ (event.target);
+  if (target !== expressionInput && target.closest("input, textarea, [contenteditable]")) return;
+  const text = event.clipboardData?.getData("text/plain") ?? "";
+  event.preventDefault();
+  const normalized = engine.normalizePaste(text);
+  if (!normalized.ok) {
+    showError(`Paste rejected: ${normalized.error}`);
+    return;
+  }
+  if (resultIsShown()) startNewExpression();
+  apply(keypad.insertText(getState(), normalized.expression));
+  expressionInput.focus({ preventScroll: true });
+}
+
+function onCopy(event) {
+  const target = /** @type {HTMLElement} */ (event.target);
+  const selected =
+    target === expressionInput
+      ? expressionInput.selectionStart !== expressionInput.selectionEnd
+      : Boolean(window.getSelection()?.toString());
+  if (selected || target.closest?.("#history-search")) return;
+  const value = resultOutput.value;
+  if (!value) return;
+  event.preventDefault();
+  event.clipboardData?.setData("text/plain", value);
+  announce(`Copied ${value}`);
+}
+
+async function copyText(text) {
+  try {
+    await navigator.clipboard.writeText(text);
+    announce(`Copied ${text}`);
+  } catch {
+    announce("Copying is not allowed here");
+  }
+}
+
+// ---------------------------------------------------------------- history panel
+
+function reportSave(report) {
+  if (!report.saved) {
+    historyStatus.textContent = "History could not be saved: this device's storage is full.";
+  } else if (report.dropped > 0) {
+    const n = report.dropped;
+    historyStatus.textContent = `History is full: removed the oldest ${n} calculation${n === 1 ? "" : "s"}.`;
+  }
+}
+
+function renderHistory() {
+  const entries = store.search(historySearch.value);
+  const shown = entries.slice(0, shownCount);
+  const items = shown.map(historyItem);
+  if (entries.length > shown.length) {
+    const more = document.createElement("li");
+    more.className = "history-more";
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "chip";
+    button.textContent = `Show ${Math.min(PAGE_SIZE, entries.length - shown.length)} more`;
+    button.addEventListener("click", () => {
+      shownCount += PAGE_SIZE;
+      renderHistory();
+    });
+    more.append(button);
+    items.push(more);
+  }
+  historyList.replaceChildren(...items);
+  const searching = historySearch.value.trim() !== "";
+  historyEmpty.hidden = entries.length > 0;
+  historyEmpty.textContent = searching ? "No calculation matches." : "No calculations yet.";
+}
+
+function actionButton(label, name, onClick) {
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = "chip";
+  button.textContent = label;
+  button.setAttribute("aria-label", name);
+  button.addEventListener("click", onClick);
+  return button;
+}
+
+/** @param {import("./history.js").Entry} entry */
+function historyItem(entry) {
+  const li = document.createElement("li");
+  li.className = "history-entry";
+  const text = `${entry.expression} = ${entry.result}`;
+  const label = document.createElement("span");
+  label.className = "history-text";
+  label.textContent = text;
+  const time = document.createElement("time");
+  time.dateTime = entry.created_at;
+  time.textContent = formatTime(entry.created_at);
+  const actions = document.createElement("div");
+  actions.className = "history-actions";
+  actions.append(
+    actionButton("Reuse", `Reuse ${text}`, () => reuse(entry)),
+    actionButton("Insert", `Insert result ${entry.result}`, () => insertResult(entry)),
+    actionButton("Copy", `Copy result ${entry.result}`, () => copyText(entry.result)),
+    actionButton("Delete", `Delete ${text}`, () => deleteEntry(entry)),
+  );
+  li.append(label, time, actions);
+  return li;
+}
+
+function formatTime(iso) {
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return "";
+  const sameDay = date.toDateString() === new Date().toDateString();
+  return sameDay
+    ? date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })
+    : date.toLocaleDateString([], { day: "numeric", month: "short", year: "numeric" });
+}
+
+function reuse(entry) {
+  lastResult = null;
+  carry = null;
+  setState(keypad.caretAtEnd(entry.expression));
+  resultOutput.value = "";
+  clearError();
+  expressionInput.focus();
+}
+
+function insertResult(entry) {
+  if (resultIsShown()) startNewExpression();
+  const text = asExpression(entry.result);
+  const change = keypad.insertNumber(getState(), text);
+  apply(change);
+  if (!change.notice && expressionInput.value.startsWith(text)) {
+    carry = { display: text, value: entry.value ?? entry.result };
+  }
+  expressionInput.focus();
+}
+
+function deleteEntry(entry) {
+  const removed = store.remove(entry.id);
+  renderHistory();
+  if (removed) offerUndo(`Deleted ${entry.expression} = ${entry.result}`, [removed]);
+}
+
+function clearHistory() {
+  if (store.entries.length === 0) return;
+  const removed = store.clear();
+  renderHistory();
+  offerUndo(`Cleared ${removed.length} calculation${removed.length === 1 ? "" : "s"}`, removed);
+}
+
+function offerUndo(message, entries) {
+  const toast = $("toast");
+  const action = $("toast-action");
+  $("toast-text").textContent = message;
+  action.textContent = "Undo";
+  toast.hidden = false;
+  clearTimeout(undoTimer);
+  const close = () => {
+    toast.hidden = true;
+    action.onclick = null;
+  };
+  action.onclick = () => {
+    reportSave(store.restore(entries));
+    renderHistory();
+    announce("Restored");
+    close();
+  };
+  undoTimer = setTimeout(close, UNDO_MS);
+  announce(`${message}. Undo is available.`);
+}
+
+function exportHistory(kind) {
+  const entries = store.entries;
+  if (entries.length === 0) {
+    announce("History is empty: nothing to export");
+    return;
+  }
+  if (kind === "csv") download(exportName("csv"), "text/csv", toCsv(entries));
+  else download(exportName("json"), "application/json", toJson(entries));
+}
+
+// ---------------------------------------------------------------- draft (survives reloads)
+
+function saveDraft() {
+  try {
+    safeStorage().setItem(DRAFT_KEY, expressionInput.value);
+  } catch {
+    /* the draft is a convenience; the expression is still on screen */
+  }
+}
+
+function restoreDraft() {
+  const draft = safeStorage().getItem(DRAFT_KEY);
+  if (draft) setState(keypad.caretAtEnd(draft.slice(0, keypad.MAX_LENGTH)));
+}
+
+// ---------------------------------------------------------------- start
+
+function start() {
+  document.querySelectorAll(".key").forEach((button) => {
+    button.addEventListener("click", () => press(/** @type {HTMLElement} */ (button).dataset.key));
+  });
+  document.addEventListener("keydown", onKeyDown);
+  document.addEventListener("paste", onPaste);
+  document.addEventListener("copy", onCopy);
+  expressionInput.addEventListener("beforeinput", onBeforeInput);
+  expressionInput.addEventListener("input", () => {
+    rememberSelection();
+    expressionChanged();
+    clearError();
+  });
+  document.addEventListener("selectionchange", rememberSelection);
+  expressionInput.addEventListener("focus", () => {
+    expressionInput.setSelectionRange(selection.start, selection.end);
+  });
+  if (matchMedia("(pointer: coarse)").matches) expressionInput.inputMode = "none";
+  historySearch.addEventListener("input", () => {
+    shownCount = PAGE_SIZE;
+    renderHistory();
+  });
+  $("export-csv").addEventListener("click", () => exportHistory("csv"));
+  $("export-json").addEventListener("click", () => exportHistory("json"));
+  $("clear-history").addEventListener("click", clearHistory);
+  window.addEventListener("storage", (event) => {
+    if (event.key === store.key) {
+      store.reload();
+      renderHistory();
+    }
+  });
+  if (store.recovered) {
+    historyStatus.textContent = "Stored history could not be read; it was kept aside and a new one started.";
+  }
+  restoreDraft();
+  writeMemory();
+  renderHistory();
+  startShell({ beforeReload: saveDraft });
+  document.documentElement.dataset.ready = "true";
+  performance.mark("calcapp-ready"); // the first calculation is possible from here (bench/)
+}
+
+start();

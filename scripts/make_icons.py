@@ -1,0 +1,41 @@
+"""Render the PWA's PNG icons from its SVGs with Chromium (run after editing an SVG).
+
+.venv/bin/python -m scripts.make_icons
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+
+from tests.support import chromium_executable
+
+ICONS = Path(__file__).resolve().parent.parent / "pwa" / "icons"
+# (source svg, output png, size, background: transparent corners or a full square)
+RENDERS = [
+    ("icon.svg", "icon-192.png", 192, False),
+    ("icon.svg", "icon-512.png", 512, False),
+    ("icon-maskable.svg", "icon-maskable-512.png", 512, True),
+    ("icon-maskable.svg", "apple-touch-icon.png", 180, True),
+]
+
+
+def main() -> None:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_executable())
+        for source, target, size, opaque in RENDERS:
+            page = browser.new_page(viewport={"width": size, "height": size})
+            svg = (ICONS / source).read_text()
+            page.set_content(
+                f"<style>html,body{{margin:0}}svg{{display:block;width:{size}px;height:{size}px}}"
+                f"</style>{svg}"
+            )
+            page.screenshot(path=ICONS / target, omit_background=not opaque)
+            page.close()
+            print(f"{target}: {size}x{size}")
+        browser.close()
+
+
+if __name__ == "__main__":
+    main()
