@@ -74,6 +74,13 @@ def test_insert_result_puts_the_full_value_in(page: Page) -> None:
     expect(result(page)).to_have_text("1")
 
 
+def test_copy_puts_an_entry_result_on_the_clipboard(page: Page) -> None:
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    calculate(page, "2÷3")
+    page.get_by_role("button", name="Copy result 0.666666666666667").click()
+    assert page.evaluate("navigator.clipboard.readText()") == "0.666666666666667"
+
+
 def test_delete_one_and_undo(page: Page) -> None:
     calculate(page, "1+2", "3+4")
     page.get_by_role("button", name="Delete 1+2 = 3").click()

@@ -113,6 +113,28 @@ def test_a_phone_shows_every_key_without_scrolling(
         context.close()
 
 
+def test_no_layout_shift_while_loading_and_calculating(fresh_page: Page) -> None:
+    page = fresh_page
+    page.add_init_script(
+        """window.__shifts = [];
+        new PerformanceObserver((list) => {
+            for (const entry of list.getEntries()) {
+                if (!entry.hadRecentInput) window.__shifts.push(entry.value);
+            }
+        }).observe({type: "layout-shift", buffered: true});"""
+    )
+    open_calculator(page)
+    type_expression(page, "1÷0")
+    type_expression(page, "2+2")
+    expect(result(page)).to_have_text("4")
+    # Observer callbacks run as tasks: the next frame's task comes after those queued now.
+    shifts = page.evaluate(
+        "new Promise((done) =>"
+        " requestAnimationFrame(() => setTimeout(() => done(window.__shifts))))"
+    )
+    assert shifts == []
+
+
 @pytest.fixture
 def editable_shell(database_url: str, tmp_path: Path) -> Iterator[tuple[str, Path]]:
     """A server of its own over a copy of the PWA folder that the test may change."""

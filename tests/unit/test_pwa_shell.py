@@ -46,6 +46,7 @@ def service_worker_globals(client: TestClient[Litestar]) -> tuple[str, list[str]
         ("/", "text/html; charset=utf-8"),
         ("/manifest.webmanifest", "application/manifest+json"),
         ("/js/app.js", "text/javascript; charset=utf-8"),
+        ("/sw.js", "text/javascript; charset=utf-8"),
         ("/styles.css", "text/css; charset=utf-8"),
         ("/icons/icon-192.png", "image/png"),
     ],
