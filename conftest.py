@@ -20,6 +20,7 @@ from sqlalchemy.engine import make_url
 from backend import migrate
 from backend.database import connect, embedded_server
 from backend.settings import normalize_database_url
+from tests.mailbox import Mailbox, smtp_server
 from tests.support import in_thread, run_async
 
 
@@ -77,3 +78,27 @@ async def conn(database_url: str) -> AsyncIterator[asyncpg.Connection]:
     finally:
         await transaction.rollback()
         await connection.close()
+
+
+@pytest.fixture(scope="session")
+def mailbox() -> Iterator[Mailbox]:
+    """A real SMTP server on loopback; the apps under test send their mail to it."""
+    with smtp_server() as box:
+        yield box
+
+
+@pytest.fixture(scope="session")
+def mail_env(mailbox: Mailbox) -> dict[str, str]:
+    """Environment that points a `calcapp` process at the test SMTP server (and cheap bcrypt)."""
+    return {
+        "SMTP_HOST": mailbox.host,
+        "SMTP_PORT": str(mailbox.port),
+        "SMTP_SECURITY": "none",
+        "CALCAPP_BCRYPT_ROUNDS": "4",
+    }
+
+
+@pytest.fixture
+def fresh_limits(database_url: str) -> None:
+    """Forget earlier tests' attempts: they all come from one client address."""
+    run_async(_admin(database_url, "DELETE FROM rate_limits"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from litestar import Litestar, Router
+from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import CacheControlHeader, MutableScopeHeaders
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
@@ -10,12 +11,16 @@ from litestar.openapi.plugins import JsonRenderPlugin, YamlRenderPlugin
 from litestar.types import BeforeMessageSendHookHandler, Message, Scope
 
 from backend import health
+from backend.accounts import routes as accounts
+from backend.accounts.passwords import PasswordHasher
 from backend.db import database_lifespan, provide_engine, provide_session
 from backend.errors import EXCEPTION_HANDLERS
+from backend.mail import mailer_from_settings
 from backend.pwa import Shell, shell_file, shell_index
 from backend.settings import Settings
 
 API_PREFIX = "/api/v1"
+MAX_BODY_BYTES = 1024 * 1024
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -58,24 +63,35 @@ def security_headers(settings: Settings) -> BeforeMessageSendHookHandler:
 def create_app(settings: Settings) -> Litestar:
     api = Router(
         path=API_PREFIX,
-        route_handlers=[health.health],
+        route_handlers=[health.health, accounts.router()],
         # API answers carry user data or live state: never cache them.
         cache_control=CacheControlHeader(no_store=True),
     )
     shell = Shell(settings.static_dir, watch=not settings.is_production)
-
-    def provide_shell() -> Shell:
-        return shell
+    hasher = PasswordHasher(settings.bcrypt_rounds)
+    mailer = mailer_from_settings(settings)
 
     return Litestar(
         route_handlers=[api, shell_index, shell_file],
         dependencies={
             "engine": Provide(provide_engine),
             "db_session": Provide(provide_session),
-            "shell": Provide(provide_shell, sync_to_thread=False),
+            "settings": Provide(lambda: settings, sync_to_thread=False),
+            "shell": Provide(lambda: shell, sync_to_thread=False),
+            "hasher": Provide(lambda: hasher, sync_to_thread=False),
+            "mailer": Provide(lambda: mailer, sync_to_thread=False),
         },
         lifespan=[database_lifespan(settings)],
+        on_shutdown=[hasher.close],
         exception_handlers=EXCEPTION_HANDLERS,
+        csrf_config=CSRFConfig(
+            secret=settings.secret_key,
+            cookie_name="csrftoken",
+            header_name="x-csrftoken",
+            cookie_secure=settings.is_production,
+            cookie_samesite="lax",
+        ),
+        request_max_body_size=MAX_BODY_BYTES,
         before_send=[security_headers(settings)],
         openapi_config=OpenAPIConfig(
             title="Calcapp API",

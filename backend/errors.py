@@ -31,6 +31,29 @@ class AppError(Exception):
         self.detail = detail
         self.headers = headers
 
+    def body(self) -> dict[str, Any]:
+        return error_body(self.detail, self.code)
+
+
+class InvalidFieldError(AppError):
+    """A field that passed the schema but breaks a rule of its own (say, password strength)."""
+
+    status_code = 422
+    code = "validation_error"
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+    def body(self) -> dict[str, Any]:
+        problem = {"key": self.field, "message": self.detail, "source": "body"}
+        return error_body(f"{self.field}: {self.detail}", self.code, errors=[problem])
+
+
+class NotAuthenticatedError(AppError):
+    status_code = 401
+    code = "not_authenticated"
+
 
 class NotFoundError(AppError):
     status_code = 404
@@ -68,6 +91,10 @@ _HTTP_CODES = {
 }
 
 
+# Litestar's own failures that clients must tell apart from others of the same status.
+_DETAIL_CODES = {"CSRF token verification failed": "csrf_failed"}
+
+
 def error_body(detail: str, code: str, **extra: Any) -> dict[str, Any]:
     return {"detail": detail, "code": code, **extra}
 
@@ -77,7 +104,7 @@ def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None) -> 
 
 
 def _app_error(_: Request[Any, Any, Any], exc: AppError) -> Response[Any]:
-    return _json(exc.status_code, error_body(exc.detail, exc.code), exc.headers)
+    return _json(exc.status_code, exc.body(), exc.headers)
 
 
 def _validation_error(_: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
@@ -90,8 +117,12 @@ def _validation_error(_: Request[Any, Any, Any], exc: ValidationException) -> Re
 def _http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     status = exc.status_code
     if status >= HTTP_500_INTERNAL_SERVER_ERROR:
-        logger.error("HTTP %s: %s", status, exc.detail)
-    code = _HTTP_CODES.get(status) or HTTPStatus(status).phrase.lower().replace(" ", "_")
+        logger.error("HTTP %s: %s", status, exc.detail, exc_info=exc)
+    code = (
+        _DETAIL_CODES.get(exc.detail)
+        or _HTTP_CODES.get(status)
+        or HTTPStatus(status).phrase.lower().replace(" ", "_")
+    )
     return _json(status, error_body(exc.detail, code), exc.headers)
 
 

@@ -8,11 +8,11 @@ from typing import Literal
 
 import msgspec
 from litestar import get
-from litestar.di import NamedDependency
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from backend.deps import Provided
 from backend.errors import DatabaseUnavailableError
 
 HEALTH_TIMEOUT_SECONDS = 3.0
@@ -49,5 +49,5 @@ async def database_health(engine: AsyncEngine) -> DatabaseHealth:
     tags=["operations"],
     cache_control=None,
 )
-async def health(engine: NamedDependency[AsyncEngine]) -> Health:
+async def health(engine: Provided[AsyncEngine]) -> Health:
     return Health(status="ok", database=await database_health(engine))

@@ -1,7 +1,16 @@
 """Every ORM model of the backend, imported in one place so `Base.metadata` knows them all."""
 
-from backend.accounts.models import User
+from backend.accounts.models import EmailToken, User, UserSession
 from backend.billing.models import PaymentHistory, Subscription
 from backend.db import Base
+from backend.ratelimit import rate_limits
 
-__all__ = ["Base", "PaymentHistory", "Subscription", "User"]
+__all__ = [
+    "Base",
+    "EmailToken",
+    "PaymentHistory",
+    "Subscription",
+    "User",
+    "UserSession",
+    "rate_limits",
+]

@@ -22,10 +22,10 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from litestar import Request, Response, get
-from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.status_codes import HTTP_304_NOT_MODIFIED
 
+from backend.deps import Provided
 from backend.errors import NotFoundError
 
 SERVICE_WORKER = "sw.js"
@@ -149,12 +149,12 @@ def _serve(request: Request[Any, Any, Any], shell: Shell, relative: str) -> Resp
 
 
 @get("/", include_in_schema=False, sync_to_thread=False)
-def shell_index(request: Request[Any, Any, Any], shell: NamedDependency[Shell]) -> Response[bytes]:
+def shell_index(request: Request[Any, Any, Any], shell: Provided[Shell]) -> Response[bytes]:
     return _serve(request, shell, "index.html")
 
 
 @get("/{path:path}", include_in_schema=False, sync_to_thread=False)
 def shell_file(
-    request: Request[Any, Any, Any], shell: NamedDependency[Shell], path: FromPath[PurePosixPath]
+    request: Request[Any, Any, Any], shell: Provided[Shell], path: FromPath[PurePosixPath]
 ) -> Response[bytes]:
     return _serve(request, shell, str(path).lstrip("/"))

@@ -8,19 +8,22 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Literal, get_args
+from urllib.parse import urlsplit
 
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
 Environment = Literal["development", "test", "production"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
+SmtpSecurity = Literal["starttls", "tls", "none"]
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEV_SECRET_KEY = "calcapp-development-secret-do-not-use-in-production"  # noqa: S105
 MIN_SECRET_LENGTH = 32
+PRODUCTION_BCRYPT_ROUNDS = 12
 
 
 class SettingsError(ValueError):
@@ -39,50 +42,58 @@ class Settings:
     secret_key: str = DEV_SECRET_KEY
     log_level: LogLevel = "INFO"
     static_dir: Path = PROJECT_ROOT / "pwa"
+    public_url: str | None = None
+    """Where users reach the app (links in mail); None means http://HOST:PORT."""
+    bcrypt_rounds: int = PRODUCTION_BCRYPT_ROUNDS
+    smtp_host: str | None = None
+    """None means: mail is written to the log instead of sent (development only)."""
+    smtp_port: int = 587
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_security: SmtpSecurity = "starttls"
+    mail_from: str = "Calcapp <no-reply@calcapp.invalid>"
 
     def __post_init__(self) -> None:
         if not (self.static_dir / "index.html").is_file():
             raise SettingsError(f"CALCAPP_STATIC_DIR has no index.html: {self.static_dir}")
-        if self.env == "production" and (
-            self.secret_key == DEV_SECRET_KEY or len(self.secret_key) < MIN_SECRET_LENGTH
-        ):
+        if not self.is_production:
+            return
+        if self.secret_key == DEV_SECRET_KEY or len(self.secret_key) < MIN_SECRET_LENGTH:
             raise SettingsError(
                 f"CALCAPP_SECRET_KEY must be set to a random value of at least "
                 f"{MIN_SECRET_LENGTH} characters when CALCAPP_ENV=production "
                 "(for example: python -c 'import secrets; print(secrets.token_urlsafe(48))')"
             )
+        if self.bcrypt_rounds < PRODUCTION_BCRYPT_ROUNDS:
+            raise SettingsError(
+                f"CALCAPP_BCRYPT_ROUNDS must be at least {PRODUCTION_BCRYPT_ROUNDS} "
+                "when CALCAPP_ENV=production"
+            )
+        if self.public_url is None:
+            raise SettingsError(
+                "CALCAPP_PUBLIC_URL must be set when CALCAPP_ENV=production "
+                "(the address users open, used in the links we mail)"
+            )
+        if self.smtp_host is None:
+            raise SettingsError("SMTP_HOST must be set when CALCAPP_ENV=production")
 
     @property
     def is_production(self) -> bool:
         return self.env == "production"
 
+    @property
+    def base_url(self) -> str:
+        """The public address of the app, without a trailing slash."""
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
-
-        def get(name: str) -> str | None:
-            value = env.get(name, "").strip()
-            return value or None
-
         values: dict[str, object] = {}
-        if (raw := get("CALCAPP_ENV")) is not None:
-            values["env"] = _choice("CALCAPP_ENV", raw.lower(), get_args(Environment))
-        if (raw := get("HOST")) is not None:
-            values["host"] = raw
-        if (raw := get("PORT")) is not None:
-            values["port"] = _integer("PORT", raw, low=1, high=65535)
-        if (raw := get("DATABASE_URL")) is not None:
-            values["database_url"] = normalize_database_url(raw)
-        if (raw := get("CALCAPP_DATA_DIR")) is not None:
-            values["data_dir"] = Path(raw).expanduser().resolve()
-        if (raw := get("CALCAPP_DB_POOL_SIZE")) is not None:
-            values["db_pool_size"] = _integer("CALCAPP_DB_POOL_SIZE", raw, low=1, high=1000)
-        if (raw := get("CALCAPP_SECRET_KEY")) is not None:
-            values["secret_key"] = raw
-        if (raw := get("CALCAPP_STATIC_DIR")) is not None:
-            values["static_dir"] = Path(raw).expanduser().resolve()
-        if (raw := get("CALCAPP_LOG_LEVEL")) is not None:
-            values["log_level"] = _choice("CALCAPP_LOG_LEVEL", raw.upper(), get_args(LogLevel))
+        for name, field, parse in _FROM_ENV:
+            raw = env.get(name, "").strip()
+            if raw:
+                values[field] = parse(name, raw)
         return cls(**values)  # type: ignore[arg-type]
 
 
@@ -112,17 +123,67 @@ def describe_database_url(raw: str) -> str:
     return url.render_as_string(hide_password=True)
 
 
-def _integer(name: str, raw: str, *, low: int, high: int) -> int:
-    try:
-        value = int(raw)
-    except ValueError:
-        value = low - 1
-    if not low <= value <= high:
-        raise SettingsError(f"{name} must be an integer from {low} to {high}, got {raw!r}")
-    return value
+Parser = Callable[[str, str], object]
 
 
-def _choice(name: str, raw: str, allowed: tuple[str, ...]) -> str:
-    if raw not in allowed:
-        raise SettingsError(f"{name} must be one of {', '.join(allowed)}, got {raw!r}")
+def _text(name: str, raw: str) -> str:
     return raw
+
+
+def _path(name: str, raw: str) -> Path:
+    return Path(raw).expanduser().resolve()
+
+
+def _database_url(name: str, raw: str) -> str:
+    return normalize_database_url(raw)
+
+
+def _http_url(name: str, raw: str) -> str:
+    parts = urlsplit(raw)
+    if parts.scheme not in {"http", "https"} or not parts.netloc:
+        raise SettingsError(f"{name} must be an http(s) URL such as https://calc.example.com")
+    return raw
+
+
+def _integer(low: int, high: int) -> Parser:
+    def parse(name: str, raw: str) -> int:
+        try:
+            value = int(raw)
+        except ValueError:
+            value = low - 1
+        if not low <= value <= high:
+            raise SettingsError(f"{name} must be an integer from {low} to {high}, got {raw!r}")
+        return value
+
+    return parse
+
+
+def _choice(allowed: tuple[str, ...], normalize: Callable[[str], str]) -> Parser:
+    def parse(name: str, raw: str) -> str:
+        value = normalize(raw)
+        if value not in allowed:
+            raise SettingsError(f"{name} must be one of {', '.join(allowed)}, got {raw!r}")
+        return value
+
+    return parse
+
+
+_FROM_ENV: tuple[tuple[str, str, Parser], ...] = (
+    ("CALCAPP_ENV", "env", _choice(get_args(Environment), str.lower)),
+    ("HOST", "host", _text),
+    ("PORT", "port", _integer(1, 65535)),
+    ("DATABASE_URL", "database_url", _database_url),
+    ("CALCAPP_DATA_DIR", "data_dir", _path),
+    ("CALCAPP_DB_POOL_SIZE", "db_pool_size", _integer(1, 1000)),
+    ("CALCAPP_SECRET_KEY", "secret_key", _text),
+    ("CALCAPP_LOG_LEVEL", "log_level", _choice(get_args(LogLevel), str.upper)),
+    ("CALCAPP_STATIC_DIR", "static_dir", _path),
+    ("CALCAPP_PUBLIC_URL", "public_url", _http_url),
+    ("CALCAPP_BCRYPT_ROUNDS", "bcrypt_rounds", _integer(4, 16)),
+    ("SMTP_HOST", "smtp_host", _text),
+    ("SMTP_PORT", "smtp_port", _integer(1, 65535)),
+    ("SMTP_USERNAME", "smtp_username", _text),
+    ("SMTP_PASSWORD", "smtp_password", _text),
+    ("SMTP_SECURITY", "smtp_security", _choice(get_args(SmtpSecurity), str.lower)),
+    ("MAIL_FROM", "mail_from", _text),
+)

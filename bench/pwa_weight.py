@@ -84,6 +84,8 @@ def measure(runs: int) -> dict[str, Any]:
             CALCAPP_STATIC_DIR=str(static),
             CALCAPP_ENV="production",
             CALCAPP_SECRET_KEY="bench-" + "x" * 40,
+            CALCAPP_PUBLIC_URL="http://127.0.0.1",
+            SMTP_HOST="127.0.0.1",
             CALCAPP_LOG_LEVEL="WARNING",
         )
         with running_server(env) as (base_url, _), sync_playwright() as playwright:

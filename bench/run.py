@@ -11,11 +11,9 @@ import platform
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import pwa_weight
+from bench import login_load, pwa_weight
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
 REPORT = ROOT / "docs" / "benchmarks.md"
 
 
@@ -27,6 +25,7 @@ def machine() -> str:
 
 def main() -> None:
     pwa = pwa_weight.measure(runs=15)
+    logins = login_load.measure()
     kb = 1024
     rows = [
         (
@@ -50,6 +49,16 @@ def main() -> None:
             f"{pwa['offline_ready_ms']:.0f} ms",
             "< 300 ms",
             f"{pwa['offline_ready_ms'] / pwa['baseline_ready_ms']:.2f} x the baseline page",
+        ),
+        (
+            f"Health p99 while {login_load.CLIENTS} clients sign in (bcrypt cost 12)",
+            f"bench/login_load.py: GET /api/v1/health back to back for "
+            f"{login_load.MEASURE_SECONDS:.0f} s, production settings; {logins['logins']} logins "
+            f"({logins['logins_per_second']:.1f}/s) during it",
+            f"{logins['loaded_p99_ms']:.1f} ms (p50 {logins['loaded_p50_ms']:.1f} ms)",
+            "p99 < 50 ms",
+            f"{logins['loaded_p99_ms'] / logins['idle_p99_ms']:.2f} x idle p99 "
+            f"({logins['idle_p99_ms']:.1f} ms, same run)",
         ),
         (
             "Baseline: minimal page with one module script",

@@ -35,7 +35,12 @@ self.addEventListener("fetch", (event) => {
   if (request.method !== "GET" || url.origin !== self.location.origin) return;
   if (url.pathname.startsWith("/api/")) return; // network only, never cached
   if (request.mode === "navigate") {
-    event.respondWith(fromCache("./").then((hit) => hit ?? fetch(request)));
+    // A precached page (index.html, account.html), else the calculator, else the network.
+    event.respondWith(
+      fromCache(request)
+        .then((hit) => hit ?? fromCache("./"))
+        .then((hit) => hit ?? fetch(request)),
+    );
     return;
   }
   event.respondWith(fromCache(request).then((hit) => hit ?? fetch(request)));

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from PIL import Image
 from playwright.sync_api import sync_playwright
 
 from tests.support import chromium_executable
@@ -21,6 +22,17 @@ RENDERS = [
 ]
 
 
+PALETTE_COLOURS = 64  # four flat colours plus their anti-aliased edges
+
+
+def shrink(path: Path) -> None:
+    """Re-save as a palette PNG: a third of the size, no visible difference for flat art."""
+    with Image.open(path) as image:
+        image.load()
+    method = Image.Quantize.FASTOCTREE if image.mode == "RGBA" else Image.Quantize.MEDIANCUT
+    image.quantize(colors=PALETTE_COLOURS, method=method).save(path, optimize=True)
+
+
 def main() -> None:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium_executable())
@@ -33,7 +45,8 @@ def main() -> None:
             )
             page.screenshot(path=ICONS / target, omit_background=not opaque)
             page.close()
-            print(f"{target}: {size}x{size}")
+            shrink(ICONS / target)
+            print(f"{target}: {size}x{size}, {(ICONS / target).stat().st_size} bytes")
         browser.close()
 
 

@@ -88,13 +88,13 @@ def wait_until_healthy(
 
 @contextmanager
 def running_server(
-    env: Mapping[str, str], *args: str
+    env: Mapping[str, str], *args: str, port: int | None = None
 ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """`calcapp serve` on a free port; yields its base URL; stopped with Ctrl+C (SIGINT).
 
     Its output goes to a temporary file (a pipe nobody reads would fill up and stall it).
     """
-    port = free_port()
+    port = port or free_port()
     with tempfile.TemporaryDirectory() as folder:
         log = Path(folder) / "calcapp.log"
         with log.open("wb") as output:

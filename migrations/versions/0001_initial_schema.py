@@ -10,7 +10,7 @@ Create Date: 2026-11-28
 
 from collections.abc import Sequence
 
-from alembic import op
+from migrations.sql import execute_all
 
 revision: str = "0001_initial_schema"
 down_revision: str | None = None
@@ -208,10 +208,8 @@ DOWNGRADE = [
 
 
 def upgrade() -> None:
-    for statement in UPGRADE:
-        op.execute(statement)
+    execute_all(UPGRADE)
 
 
 def downgrade() -> None:
-    for statement in DOWNGRADE:
-        op.execute(statement)
+    execute_all(DOWNGRADE)

@@ -3,7 +3,8 @@
 import * as engine from "./engine.js";
 import * as keypad from "./keypad.js";
 import { HistoryStore } from "./history.js";
-import { download, exportName, toCsv, toJson } from "./export.js";
+import { saveFile } from "./download.js";
+import { exportName, toCsv, toJson } from "./export.js";
 import { startShell } from "./shell.js";
 
 const DRAFT_KEY = "calcapp.draft.v1";
@@ -573,8 +574,8 @@ function exportHistory(kind) {
     announce("History is empty: nothing to export");
     return;
   }
-  if (kind === "csv") download(exportName("csv"), "text/csv", toCsv(entries));
-  else download(exportName("json"), "application/json", toJson(entries));
+  if (kind === "csv") saveFile(new Blob([toCsv(entries)], { type: "text/csv" }), exportName("csv"));
+  else saveFile(new Blob([toJson(entries)], { type: "application/json" }), exportName("json"));
 }
 
 // ---------------------------------------------------------------- draft (survives reloads)

@@ -29,18 +29,6 @@ export function toJson(entries) {
   return JSON.stringify({ app: "calcapp", format: 1, exported_at: exportedAt, history: items }, null, 2);
 }
 
-/** Offer `text` as a file download. */
-export function download(filename, mimeType, text) {
-  const url = URL.createObjectURL(new Blob([text], { type: mimeType }));
-  const link = document.createElement("a");
-  link.href = url;
-  link.download = filename;
-  document.body.append(link);
-  link.click();
-  link.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 0);
-}
-
 /** A file name like calcapp-history-2026-11-28.csv */
 export function exportName(extension) {
   return `calcapp-history-${new Date().toISOString().slice(0, 10)}.${extension}`;

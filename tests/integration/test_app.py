@@ -46,7 +46,11 @@ async def test_openapi_documents_the_api(client: AsyncTestClient[Litestar]) -> N
     assert response.status_code == 200
     spec = response.json()
     assert spec["info"]["title"] == "Calcapp API"
-    assert "/api/v1/health" in spec["paths"]
+    assert {"/api/v1/health", "/api/v1/auth/signup", "/api/v1/me", "/api/v1/me/export"} <= set(
+        spec["paths"]
+    )
+    signup = spec["paths"]["/api/v1/auth/signup"]["post"]
+    assert signup["requestBody"]["required"] is True
 
 
 async def test_pwa_is_served_at_the_root_with_security_headers(
@@ -73,3 +77,18 @@ async def test_static_folder_comes_from_settings(database_url: str, tmp_path: Pa
     settings = Settings(database_url=database_url, static_dir=tmp_path)
     async with AsyncTestClient(create_app(settings)) as client:
         assert "<title>Other</title>" in (await client.get("/")).text
+
+
+async def test_production_adds_hsts_and_secure_cookies(database_url: str) -> None:
+    settings = Settings(
+        env="production",
+        database_url=database_url,
+        secret_key="p" * 48,
+        public_url="https://calc.example.com",
+        smtp_host="127.0.0.1",
+    )
+    async with AsyncTestClient(create_app(settings)) as client:
+        response = await client.get("/api/v1/auth/csrf")
+    assert response.headers["strict-transport-security"] == "max-age=63072000"
+    assert "Secure" in response.headers["set-cookie"]
+    assert "frame-ancestors 'none'" in response.headers["content-security-policy"]

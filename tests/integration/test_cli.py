@@ -104,7 +104,12 @@ async def _table_exists(url: str) -> bool:
 
 
 def test_seed_refuses_production() -> None:
-    env = calcapp_env(CALCAPP_ENV="production", CALCAPP_SECRET_KEY="s" * 48)
+    env = calcapp_env(
+        CALCAPP_ENV="production",
+        CALCAPP_SECRET_KEY="s" * 48,
+        CALCAPP_PUBLIC_URL="https://calc.example.com",
+        SMTP_HOST="smtp.example.com",
+    )
     assert_one_line_error(run_calcapp("db", "seed", env=env), "refusing to seed")
 
 

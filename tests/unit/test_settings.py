@@ -24,6 +24,14 @@ def test_values_come_from_the_environment(tmp_path: Path) -> None:
             "CALCAPP_SECRET_KEY": "x" * 40,
             "CALCAPP_LOG_LEVEL": "warning",
             "CALCAPP_STATIC_DIR": str(Path(__file__).parent.parent.parent / "pwa"),
+            "CALCAPP_PUBLIC_URL": "https://calc.example.com/",
+            "CALCAPP_BCRYPT_ROUNDS": "13",
+            "SMTP_HOST": "smtp.example.com",
+            "SMTP_PORT": "465",
+            "SMTP_SECURITY": "TLS",
+            "SMTP_USERNAME": "mailer",
+            "SMTP_PASSWORD": "pw",
+            "MAIL_FROM": "Calcapp <hello@example.com>",
         }
     )
     assert settings.is_production
@@ -32,6 +40,17 @@ def test_values_come_from_the_environment(tmp_path: Path) -> None:
     assert settings.data_dir == tmp_path
     assert settings.log_level == "WARNING"
     assert (settings.static_dir / "sw.js").is_file()
+    assert settings.base_url == "https://calc.example.com"
+    assert (settings.bcrypt_rounds, settings.smtp_host, settings.smtp_port) == (
+        13,
+        "smtp.example.com",
+        465,
+    )
+    assert (settings.smtp_security, settings.mail_from) == ("tls", "Calcapp <hello@example.com>")
+
+
+def test_base_url_defaults_to_host_and_port() -> None:
+    assert Settings.from_env({"PORT": "8001"}).base_url == "http://127.0.0.1:8001"
 
 
 def test_blank_values_mean_the_default() -> None:
@@ -50,6 +69,9 @@ def test_blank_values_mean_the_default() -> None:
         ({"DATABASE_URL": "not a url"}, "DATABASE_URL is not a valid URL"),
         ({"DATABASE_URL": "postgresql://u@h:5432"}, "DATABASE_URL names no database"),
         ({"CALCAPP_STATIC_DIR": "/nonexistent"}, "CALCAPP_STATIC_DIR has no index.html"),
+        ({"CALCAPP_PUBLIC_URL": "calc.example.com"}, "CALCAPP_PUBLIC_URL must be an http(s) URL"),
+        ({"CALCAPP_BCRYPT_ROUNDS": "3"}, "CALCAPP_BCRYPT_ROUNDS must be an integer from 4 to 16"),
+        ({"SMTP_SECURITY": "ssl"}, "SMTP_SECURITY must be one of starttls, tls, none"),
     ],
 )
 def test_bad_values_are_one_line_naming_the_variable(environ: dict[str, str], message: str) -> None:
@@ -66,6 +88,31 @@ def test_production_refuses_a_missing_default_or_weak_secret(secret: str | None)
         environ["CALCAPP_SECRET_KEY"] = secret
     with pytest.raises(SettingsError, match="CALCAPP_SECRET_KEY must be set"):
         Settings.from_env(environ)
+
+
+PRODUCTION = {
+    "CALCAPP_ENV": "production",
+    "CALCAPP_SECRET_KEY": "s" * 48,
+    "CALCAPP_PUBLIC_URL": "https://calc.example.com",
+    "SMTP_HOST": "smtp.example.com",
+}
+
+
+def test_a_complete_production_configuration_is_accepted() -> None:
+    assert Settings.from_env(PRODUCTION).is_production
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"CALCAPP_BCRYPT_ROUNDS": "4"}, "CALCAPP_BCRYPT_ROUNDS must be at least 12"),
+        ({"CALCAPP_PUBLIC_URL": ""}, "CALCAPP_PUBLIC_URL must be set"),
+        ({"SMTP_HOST": ""}, "SMTP_HOST must be set"),
+    ],
+)
+def test_production_refuses_test_shortcuts(change: dict[str, str], message: str) -> None:
+    with pytest.raises(SettingsError, match=message):
+        Settings.from_env({**PRODUCTION, **change})
 
 
 def test_development_accepts_the_default_secret() -> None:

@@ -1,0 +1,100 @@
+"""Single-use links mailed to users: email verification (24 h) and password reset (1 h).
+
+Only the SHA-256 of a token is stored; using one is a single UPDATE, so it works once even
+when two requests race for it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from datetime import timedelta
+from typing import Literal
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.accounts.models import EmailToken
+from backend.errors import AppError
+
+Purpose = Literal["verify_email", "reset_password"]
+VERIFY_EMAIL: Purpose = "verify_email"
+RESET_PASSWORD: Purpose = "reset_password"  # noqa: S105 - a purpose, not a password
+LIFETIMES: dict[Purpose, timedelta] = {
+    VERIFY_EMAIL: timedelta(hours=24),
+    RESET_PASSWORD: timedelta(hours=1),
+}
+
+
+class InvalidTokenError(AppError):
+    code = "invalid_token"
+
+
+def digest(token: str) -> bytes:
+    return hashlib.sha256(token.encode()).digest()
+
+
+async def cancel(db: AsyncSession, user_id: uuid.UUID, purpose: Purpose) -> None:
+    """The user's unused tokens for `purpose` stop working."""
+    await db.execute(
+        update(EmailToken)
+        .where(
+            EmailToken.user_id == user_id,
+            EmailToken.purpose == purpose,
+            EmailToken.used_at.is_(None),
+        )
+        .values(used_at=func.now())
+    )
+
+
+async def issue(db: AsyncSession, user_id: uuid.UUID, purpose: Purpose, email: str) -> str:
+    """A new token for `purpose`; the user's earlier unused ones of that purpose stop working."""
+    await cancel(db, user_id, purpose)
+    token = secrets.token_urlsafe(32)
+    db.add(
+        EmailToken(
+            token_hash=digest(token),
+            user_id=user_id,
+            purpose=purpose,
+            email=email,
+            expires_at=func.now() + LIFETIMES[purpose],
+        )
+    )
+    await db.flush()
+    return token
+
+
+async def use(db: AsyncSession, token: str, purpose: Purpose) -> EmailToken:
+    """Mark the token used and return it; unknown, used and expired tokens all fail alike."""
+    used: EmailToken | None = await db.scalar(
+        update(EmailToken)
+        .where(
+            EmailToken.token_hash == digest(token),
+            EmailToken.purpose == purpose,
+            EmailToken.used_at.is_(None),
+            EmailToken.expires_at > func.now(),
+        )
+        .values(used_at=func.now())
+        .returning(EmailToken)
+    )
+    if used is None:
+        raise InvalidTokenError("This link is invalid, already used or expired: ask for a new one")
+    return used
+
+
+async def pending_email(db: AsyncSession, user_id: uuid.UUID, current: str) -> str | None:
+    """A new address waiting for confirmation (an email change), if any."""
+    email: str | None = await db.scalar(
+        select(EmailToken.email)
+        .where(
+            EmailToken.user_id == user_id,
+            EmailToken.purpose == VERIFY_EMAIL,
+            EmailToken.used_at.is_(None),
+            EmailToken.expires_at > func.now(),
+            EmailToken.email != current,
+        )
+        .order_by(EmailToken.created_at.desc())
+        .limit(1)
+    )
+    return email

@@ -1,0 +1,392 @@
+"""The account page (account.html): sign-up, mailed links, sign-in, settings, offline.
+
+Everything goes through the live server and its real SMTP mailbox; the page is driven through
+its accessible names only.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from urllib.parse import urlsplit
+from uuid import uuid4
+
+import httpx
+import pytest
+from playwright.sync_api import Locator, Page, expect
+
+from tests.mailbox import Mailbox
+
+PASSWORD = "Correct-horse-7"
+NEW_PASSWORD = "Battery-staple-9"
+VERIFY_SUBJECT = "Confirm your email"
+RESET_SUBJECT = "Reset your Calcapp password"
+
+
+def new_email() -> str:
+    return f"user-{uuid4().hex[:8]}@example.com"
+
+
+def local(link: str) -> str:
+    """The path and fragment of a mailed link, to open on the test server."""
+    parts = urlsplit(link)
+    return f"{parts.path}#{parts.fragment}" if parts.fragment else parts.path
+
+
+def heading(page: Page, name: str) -> Locator:
+    return page.get_by_role("heading", name=name, exact=True)
+
+
+def alert(page: Page, text: str | re.Pattern[str]) -> Locator:
+    return page.get_by_role("alert").filter(has_text=text)
+
+
+def status(page: Page, text: str | re.Pattern[str]) -> Locator:
+    return page.get_by_role("status").filter(has_text=text)
+
+
+def open_account_page(page: Page, path: str = "/account.html") -> None:
+    page.goto(path)
+    expect(page.locator("html")).to_have_attribute("data-ready", "true")
+
+
+def create_account(base_url: str, email: str, password: str = PASSWORD) -> None:
+    """Sign up through the API (the sign-up form has its own test)."""
+    with httpx.Client(base_url=base_url) as client:
+        client.get("/api/v1/auth/csrf").raise_for_status()
+        response = client.post(
+            "/api/v1/auth/signup",
+            json={"email": email, "password": password},
+            headers={"x-csrftoken": client.cookies["csrftoken"]},
+        )
+    assert response.status_code == 202, response.text
+
+
+@pytest.fixture(scope="module")
+def shared_account(base_url: str) -> str:
+    """One account for the tests that change nothing that others check: sign-up is limited to
+    20 per client address per hour, and every test here comes from the same address."""
+    email = new_email()
+    create_account(base_url, email)
+    return email
+
+
+def sign_in(page: Page, email: str, password: str) -> None:
+    page.get_by_label("Email", exact=True).fill(email)
+    page.get_by_label("Password", exact=True).fill(password)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+
+
+def signed_in(page: Page, email: str, password: str = PASSWORD) -> None:
+    open_account_page(page)
+    sign_in(page, email, password)
+    expect(heading(page, "Your account")).to_be_visible()
+
+
+def test_sign_up_verify_sign_in_export_and_sign_out(
+    page: Page, mailbox: Mailbox, tmp_path: Path, console_errors: list[str]
+) -> None:
+    email = new_email()
+    open_account_page(page)
+    expect(heading(page, "Sign in")).to_be_visible()
+    page.get_by_role("button", name="Create an account").click()
+    expect(heading(page, "Create an account")).to_be_focused()
+
+    page.get_by_label("Email", exact=True).fill(email)
+    page.get_by_role("textbox", name="Display name").fill("Ada")
+    page.get_by_label("Password", exact=True).fill("short")
+    page.get_by_role("button", name="Create account").click()
+    expect(alert(page, "The password needs 8 to 100 characters.")).to_be_visible()
+    expect(page.get_by_label("Password", exact=True)).to_have_attribute("aria-invalid", "true")
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Create account").click()
+    expect(status(page, f"we sent a message to {email}")).to_be_visible()
+    expect(heading(page, "Sign in")).to_be_focused()
+
+    link = mailbox.link(mailbox.wait_for(email, VERIFY_SUBJECT))
+    assert "/account.html#verify=" in link
+    page.goto(local(link))
+    expect(status(page, f"Your email {email} is confirmed.")).to_be_visible()
+    expect(page).to_have_url(re.compile(r"/account\.html$"))  # the token left the address bar
+    page.get_by_role("button", name="Continue").click()
+
+    expect(page.get_by_label("Email", exact=True)).to_have_value(email)
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    expect(heading(page, "Your account")).to_be_focused()
+    facts = page.get_by_role("definition")
+    expect(facts.first).to_contain_text(email)
+    expect(facts.first).to_contain_text("Verified")
+    expect(page.get_by_role("textbox", name="Display name")).to_have_value("Ada")
+
+    page.reload()  # the session outlives the page
+    expect(heading(page, "Your account")).to_be_visible()
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download my data").click()
+    path = tmp_path / "export.json"
+    download.value.save_as(path)
+    assert download.value.suggested_filename.endswith(".json")
+    assert email in json.dumps(json.loads(path.read_text()))
+    expect(status(page, "Downloaded")).to_be_visible()
+
+    page.get_by_role("button", name="Sign out").click()
+    expect(heading(page, "Sign in")).to_be_focused()
+    expect(status(page, "You're signed out.")).to_be_visible()
+    page.reload()
+    expect(heading(page, "Sign in")).to_be_visible()
+    assert console_errors == []
+
+
+def test_sign_in_recovers_from_a_missing_or_refused_csrf_cookie(
+    page: Page, base_url: str, shared_account: str, console_errors: list[str]
+) -> None:
+    email = shared_account
+    open_account_page(page)
+    page.context.clear_cookies()  # the page fetches a new one before its first POST
+    sign_in(page, email, PASSWORD)
+    expect(heading(page, "Your account")).to_be_visible()
+    page.get_by_role("button", name="Sign out").click()
+    expect(heading(page, "Sign in")).to_be_visible()
+
+    # A cookie the server no longer accepts (say, after a secret rotation): 403 csrf_failed,
+    # then the page drops it, fetches a new one and sends again, once.
+    page.context.add_cookies([{"name": "csrftoken", "value": "stale", "url": base_url}])
+    sign_in(page, email, PASSWORD)
+    expect(heading(page, "Your account")).to_be_visible()
+    assert console_errors == []
+
+
+def test_a_used_verification_link_says_so(
+    page: Page, base_url: str, mailbox: Mailbox, console_errors: list[str]
+) -> None:
+    email = new_email()
+    create_account(base_url, email)
+    link = local(mailbox.link(mailbox.wait_for(email, VERIFY_SUBJECT)))
+    open_account_page(page, link)
+    expect(status(page, "is confirmed")).to_be_visible()
+    open_account_page(page, link)
+    expect(alert(page, "invalid, already used or expired")).to_be_visible()
+    page.get_by_role("button", name="Continue").click()
+    expect(heading(page, "Sign in")).to_be_focused()
+    assert console_errors == []
+
+
+def test_wrong_password_and_unknown_email_get_the_same_message(
+    page: Page, shared_account: str, console_errors: list[str]
+) -> None:
+    email = shared_account
+    open_account_page(page)
+
+    sign_in(page, email, "Wrong-password-1")
+    wrong_password = alert(page, re.compile(r"\S"))
+    expect(wrong_password).to_be_visible()
+    expect(page.get_by_label("Password", exact=True)).to_have_value("")
+    message = wrong_password.inner_text()
+
+    sign_in(page, new_email(), PASSWORD)
+    expect(page.get_by_label("Password", exact=True)).to_have_value("")
+    expect(alert(page, re.compile(r"\S"))).to_have_text(message)
+    expect(heading(page, "Sign in")).to_be_visible()
+    assert console_errors == []
+
+
+def test_too_many_attempts_say_when_to_try_again(
+    page: Page, base_url: str, console_errors: list[str]
+) -> None:
+    email = new_email()  # its own: sign-in stays refused for 15 minutes
+    create_account(base_url, email)
+    open_account_page(page)
+    limited = alert(page, re.compile(r"^Too many attempts — try again in \d+ minutes?\.$"))
+    for _ in range(12):
+        sign_in(page, email, "Wrong-password-1")
+        expect(page.get_by_role("button", name="Sign in", exact=True)).to_be_enabled()
+        if limited.count():
+            break
+    expect(limited).to_have_text("Too many attempts — try again in 15 minutes.")
+    assert console_errors == []
+
+
+def test_forgotten_password_reset_by_the_mailed_link(
+    page: Page, base_url: str, mailbox: Mailbox, console_errors: list[str]
+) -> None:
+    email = new_email()
+    create_account(base_url, email)
+    open_account_page(page)
+    page.get_by_role("button", name="Forgot your password?").click()
+    expect(heading(page, "Forgot your password?")).to_be_focused()
+    page.get_by_label("Email", exact=True).fill(email)
+    page.get_by_role("button", name="Send reset link").click()
+    expect(status(page, f"If an account uses {email}")).to_be_visible()
+
+    link = local(mailbox.link(mailbox.wait_for(email, RESET_SUBJECT)))
+    assert "#reset=" in link
+    page.goto(link)
+    expect(heading(page, "Choose a new password")).to_be_visible()
+    new_password = page.get_by_label("New password", exact=True)
+    new_password.fill("alllowercase1")
+    page.get_by_role("button", name="Set new password").click()
+    expect(alert(page, "The password needs an upper-case letter.")).to_be_visible()
+    new_password.fill(NEW_PASSWORD)
+    page.get_by_role("button", name="Set new password").click()
+    expect(heading(page, "Sign in")).to_be_focused()
+    expect(status(page, "Your password was changed.")).to_be_visible()
+    expect(page).to_have_url(re.compile(r"/account\.html$"))
+
+    sign_in(page, email, PASSWORD)
+    expect(alert(page, re.compile(r"\S"))).to_be_visible()
+    sign_in(page, email, NEW_PASSWORD)
+    expect(heading(page, "Your account")).to_be_visible()
+
+    page.goto(link)  # the link worked once
+    page.get_by_label("New password", exact=True).fill("Another-one-3")
+    page.get_by_role("button", name="Set new password").click()
+    expect(alert(page, "invalid, already used or expired")).to_be_visible()
+    assert console_errors == []
+
+
+def test_change_display_name_and_resend_verification(
+    page: Page, shared_account: str, console_errors: list[str]
+) -> None:
+    signed_in(page, shared_account)
+    name = page.get_by_role("textbox", name="Display name")
+    chosen = f"Grace {uuid4().hex[:6]}"
+    name.fill(f"  {chosen} ")
+    page.get_by_role("button", name="Save name").click()
+    expect(status(page, "Display name saved.")).to_be_visible()
+    expect(name).to_have_value(chosen)
+    page.reload()
+    expect(page.get_by_role("textbox", name="Display name")).to_have_value(chosen)
+
+    expect(page.get_by_role("definition").first).to_contain_text("Not verified")
+    page.get_by_role("button", name="Resend verification email").click()
+    expect(status(page, f"We sent a new confirmation link to {shared_account}.")).to_be_visible()
+    assert console_errors == []
+
+
+def test_change_password_and_email(
+    page: Page, base_url: str, mailbox: Mailbox, console_errors: list[str]
+) -> None:
+    email, new_address = new_email(), new_email()
+    create_account(base_url, email)
+    signed_in(page, email)
+
+    page.get_by_label("Current password", exact=True).fill("Wrong-password-1")
+    page.get_by_label("New password", exact=True).fill(NEW_PASSWORD)
+    page.get_by_role("button", name="Change password").click()
+    expect(alert(page, "The current password is not correct")).to_be_visible()
+    page.get_by_label("Current password", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Change password").click()
+    expect(status(page, "Password changed.")).to_be_visible()
+    expect(page.get_by_label("Current password", exact=True)).to_have_value("")
+
+    page.get_by_label("New email", exact=True).fill(new_address)
+    page.get_by_role("button", name="Change email").click()
+    expect(status(page, f"We sent a confirmation link to {new_address}.")).to_be_visible()
+    expect(page.get_by_role("definition").nth(1)).to_have_text(new_address)  # pending
+    link = local(mailbox.link(mailbox.wait_for(new_address, VERIFY_SUBJECT)))
+    page.goto(link)
+    expect(status(page, f"Your email {new_address} is confirmed.")).to_be_visible()
+    page.get_by_role("button", name="Continue").click()
+    expect(heading(page, "Your account")).to_be_focused()
+    expect(page.get_by_role("definition").first).to_contain_text(new_address)
+
+    page.get_by_role("button", name="Sign out").click()
+    sign_in(page, new_address, NEW_PASSWORD)
+    expect(heading(page, "Your account")).to_be_visible()
+    assert console_errors == []
+
+
+def test_delete_account(page: Page, base_url: str, console_errors: list[str]) -> None:
+    email = new_email()
+    create_account(base_url, email)
+    signed_in(page, email)
+    delete = page.get_by_role("button", name="Delete my account")
+    password = page.get_by_label("Password", exact=True)
+
+    password.fill(PASSWORD)
+    delete.click()
+    expect(alert(page, "Tick the box to confirm")).to_be_visible()
+    page.get_by_label("I understand that my account will be deleted", exact=True).check()
+    password.fill("Wrong-password-1")
+    delete.click()
+    expect(alert(page, "The password is not correct")).to_be_visible()
+    expect(heading(page, "Your account")).to_be_visible()
+
+    password.fill(PASSWORD)
+    delete.click()
+    expect(heading(page, "Sign in")).to_be_focused()
+    expect(status(page, "Your account was deleted.")).to_be_visible()
+    sign_in(page, email, PASSWORD)
+    expect(alert(page, re.compile(r"\S"))).to_be_visible()
+    expect(heading(page, "Sign in")).to_be_visible()
+    assert console_errors == []
+
+
+def test_offline_the_page_loads_from_the_service_worker(
+    page: Page, console_errors: list[str]
+) -> None:
+    page.goto("/")  # one visit to the calculator installs the service worker
+    page.evaluate("navigator.serviceWorker.ready")
+    page.wait_for_function("navigator.serviceWorker.controller !== null")
+
+    page.context.set_offline(True)
+    with page.expect_navigation() as navigation:
+        page.get_by_role("link", name="Account").click()
+    assert navigation.value is not None and navigation.value.from_service_worker
+    expect(page.locator("html")).to_have_attribute("data-ready", "true")
+    expect(heading(page, "Your account")).to_be_visible()
+    response = page.reload()
+    assert response is not None and response.from_service_worker
+    expect(page.locator("html")).to_have_attribute("data-ready", "true")
+    banner = status(page, "You're offline — account actions need the network.")
+    expect(banner).to_be_visible()
+    expect(banner).to_contain_text("The calculator works offline.")
+    expect(heading(page, "Your account")).to_be_visible()
+    expect(page.get_by_role("link", name="Calculator", exact=True)).to_be_visible()
+
+    # Chromium leaves navigator.onLine true in documents loaded while the context is offline
+    # (so no "online" event comes): the page found out from its failed request.
+    page.context.set_offline(False)
+    page.get_by_role("button", name="Try again").click()
+    expect(heading(page, "Sign in")).to_be_focused()
+    expect(page.get_by_text("You're offline")).to_be_hidden()
+    assert console_errors == []
+
+
+def test_going_offline_while_signed_in_keeps_the_page_usable(
+    page: Page, shared_account: str, console_errors: list[str]
+) -> None:
+    signed_in(page, shared_account)
+    page.context.set_offline(True)
+    expect(status(page, "You're offline — account actions need the network.")).to_be_visible()
+    page.get_by_role("textbox", name="Display name").fill("Offline")
+    page.get_by_role("button", name="Save name").click()
+    expect(alert(page, "You're offline. Try again when you're connected.")).to_be_visible()
+    expect(page.get_by_role("button", name="Save name")).to_be_enabled()
+
+    page.context.set_offline(False)
+    expect(page.get_by_text("You're offline —")).to_be_hidden()
+    page.get_by_role("button", name="Save name").click()
+    expect(status(page, "Display name saved.")).to_be_visible()
+    assert console_errors == []
+
+
+def test_phone_width_fits_and_targets_are_large(
+    page: Page, shared_account: str, console_errors: list[str]
+) -> None:
+    page.set_viewport_size({"width": 360, "height": 740})
+    signed_in(page, shared_account)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    controls = page.locator(":is(header, main) :is(a, button, input):visible").all()
+    assert len(controls) > 10
+    for control in controls:
+        box = control.bounding_box()
+        assert box is not None
+        if control.get_attribute("type") == "checkbox":  # its label makes the target
+            continue
+        assert box["height"] >= 44 and box["width"] >= 44, control.evaluate("e => e.outerHTML")
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 360, control.evaluate(
+            "e => e.outerHTML"
+        )
+    assert console_errors == []

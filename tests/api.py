@@ -1,0 +1,47 @@
+"""A test client for the API that behaves like the PWA: cookies, CSRF header, JSON."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+
+PASSWORD = "Correct-Horse-9"
+UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+class Api:
+    def __init__(self, client: AsyncTestClient[Litestar]) -> None:
+        self.client = client
+
+    async def request(
+        self, method: str, path: str, json: Any = None, **kwargs: Any
+    ) -> httpx.Response:
+        headers = dict(kwargs.pop("headers", {}))
+        if method in UNSAFE and "x-csrftoken" not in headers:
+            if "csrftoken" not in self.client.cookies:
+                await self.client.get("/api/v1/auth/csrf")
+            headers["x-csrftoken"] = self.client.cookies["csrftoken"]
+        return await self.client.request(
+            method, f"/api/v1{path}", json=json, headers=headers, **kwargs
+        )
+
+    async def get(self, path: str, **kwargs: Any) -> httpx.Response:
+        return await self.request("GET", path, **kwargs)
+
+    async def post(self, path: str, json: Any = None, **kwargs: Any) -> httpx.Response:
+        return await self.request("POST", path, json, **kwargs)
+
+    async def patch(self, path: str, json: Any = None, **kwargs: Any) -> httpx.Response:
+        return await self.request("PATCH", path, json, **kwargs)
+
+    async def delete(self, path: str, json: Any = None, **kwargs: Any) -> httpx.Response:
+        return await self.request("DELETE", path, json, **kwargs)
+
+    async def signup(self, email: str, password: str = PASSWORD, **extra: Any) -> httpx.Response:
+        return await self.post("/auth/signup", {"email": email, "password": password, **extra})
+
+    async def login(self, email: str, password: str = PASSWORD) -> httpx.Response:
+        return await self.post("/auth/login", {"email": email, "password": password})
