@@ -13,8 +13,10 @@ from litestar.types import BeforeMessageSendHookHandler, Message, Scope
 from backend import health
 from backend.accounts import routes as accounts
 from backend.accounts.passwords import PasswordHasher
+from backend.accounts.sessions import provide_viewer
 from backend.db import database_lifespan, provide_engine, provide_session
 from backend.errors import EXCEPTION_HANDLERS
+from backend.history import routes as premium_history
 from backend.mail import mailer_from_settings
 from backend.pwa import Shell, shell_file, shell_index
 from backend.settings import Settings
@@ -63,7 +65,7 @@ def security_headers(settings: Settings) -> BeforeMessageSendHookHandler:
 def create_app(settings: Settings) -> Litestar:
     api = Router(
         path=API_PREFIX,
-        route_handlers=[health.health, accounts.router()],
+        route_handlers=[health.health, accounts.router(), premium_history.router()],
         # API answers carry user data or live state: never cache them.
         cache_control=CacheControlHeader(no_store=True),
     )
@@ -76,6 +78,7 @@ def create_app(settings: Settings) -> Litestar:
         dependencies={
             "engine": Provide(provide_engine),
             "db_session": Provide(provide_session),
+            "viewer": Provide(provide_viewer),
             "settings": Provide(lambda: settings, sync_to_thread=False),
             "shell": Provide(lambda: shell, sync_to_thread=False),
             "hasher": Provide(lambda: hasher, sync_to_thread=False),

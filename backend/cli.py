@@ -14,11 +14,16 @@ import errno
 import logging
 import socket
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, date, datetime, time
+from typing import TypeVar
 
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend import migrate
+from backend.accounts.models import User
+from backend.accounts.service import live_user
+from backend.billing import premium
 from backend.database import DatabaseError, check_connection, database_url
 from backend.db import create_engine
 from backend.settings import Settings, SettingsError
@@ -66,6 +71,20 @@ def _parser() -> argparse.ArgumentParser:
     downgrade.set_defaults(handler=cmd_db_downgrade)
     seed = db_commands.add_parser("seed", help="insert the sample data (idempotent)")
     seed.set_defaults(handler=cmd_db_seed)
+
+    users = commands.add_parser("users", help="accounts, for operators")
+    user_commands = users.add_subparsers(
+        dest="users_command", required=True, metavar="USERS_COMMAND"
+    )
+    grant = user_commands.add_parser(
+        "grant-premium", help="give an account premium (free of charge)"
+    )
+    grant.add_argument("email")
+    grant.add_argument("--until", type=_date, help="last day, YYYY-MM-DD (default: no end)")
+    grant.set_defaults(handler=cmd_users_grant_premium)
+    revoke = user_commands.add_parser("revoke-premium", help="end an account's premium now")
+    revoke.add_argument("email")
+    revoke.set_defaults(handler=cmd_users_revoke_premium)
     return parser
 
 
@@ -116,28 +135,69 @@ def cmd_db_downgrade(settings: Settings, args: argparse.Namespace) -> None:
         migrate.downgrade(url, args.revision)
 
 
+T = TypeVar("T")
+
+
+def in_transaction(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """Run `work` in one committed transaction on the configured database."""
+
+    async def run(url: str) -> T:
+        await check_connection(url)
+        engine = create_engine(url, pool_size=1)
+        try:
+            async with async_sessionmaker(engine)() as session, session.begin():
+                return await work(session)
+        finally:
+            await engine.dispose()
+
+    with database_url(settings) as url:
+        return asyncio.run(run(url))
+
+
 def cmd_db_seed(settings: Settings, args: argparse.Namespace) -> None:
     if settings.is_production:
         raise CommandError("refusing to seed sample data when CALCAPP_ENV=production")
     from backend.seed import SEED_EMAIL, SEED_PASSWORD, seed
 
-    async def run(url: str) -> None:
-        engine = create_engine(url, pool_size=1)
-        try:
-            async with async_sessionmaker(engine)() as session, session.begin():
-                report = await seed(session)
-        finally:
-            await engine.dispose()
-        print(
-            f"seed: user {SEED_EMAIL} (password {SEED_PASSWORD}) "
-            f"{'created' if report.user_created else 'already present'}; "
-            f"subscription {'created' if report.subscription_created else 'already present'}; "
-            f"{report.calculations_created} calculation(s) added"
-        )
+    report = in_transaction(settings, seed)
+    print(
+        f"seed: user {SEED_EMAIL} (password {SEED_PASSWORD}) "
+        f"{'created' if report.user_created else 'already present'}; "
+        f"subscription {'created' if report.subscription_created else 'already present'}; "
+        f"{report.calculations_created} calculation(s) added"
+    )
 
-    with database_url(settings) as url:
-        asyncio.run(check_connection(url))
-        asyncio.run(run(url))
+
+async def _user(db: AsyncSession, email: str) -> User:
+    user = await live_user(db, email)
+    if user is None:
+        raise CommandError(f"no account uses {email}")
+    return user
+
+
+def cmd_users_grant_premium(settings: Settings, args: argparse.Namespace) -> None:
+    until = None if args.until is None else datetime.combine(args.until, time(), tzinfo=UTC)
+
+    async def work(db: AsyncSession) -> datetime:
+        return await premium.grant(db, (await _user(db, args.email)).id, until)
+
+    end = in_transaction(settings, work)
+    print(f"{args.email}: premium until {end:%Y-%m-%d %H:%M} UTC")
+
+
+def cmd_users_revoke_premium(settings: Settings, args: argparse.Namespace) -> None:
+    async def work(db: AsyncSession) -> bool:
+        return await premium.revoke(db, (await _user(db, args.email)).id)
+
+    had = in_transaction(settings, work)
+    print(f"{args.email}: premium ended" if had else f"{args.email}: had no subscription")
+
+
+def _date(raw: str) -> date:
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {raw!r}") from None
 
 
 def bind_socket(host: str, port: int) -> socket.socket:

@@ -29,6 +29,17 @@ self.addEventListener("message", (event) => {
   if (event.data?.type === "SKIP_WAITING") self.skipWaiting();
 });
 
+// Background Sync (Chromium): the browser says the network is back; the open pages flush their
+// outboxes (the sync engine lives in the page, not here).
+self.addEventListener("sync", (event) => {
+  if (event.tag !== "calcapp-sync") return;
+  event.waitUntil(
+    self.clients
+      .matchAll({ type: "window" })
+      .then((pages) => pages.forEach((page) => page.postMessage({ type: "calcapp-sync" }))),
+  );
+});
+
 self.addEventListener("fetch", (event) => {
   const { request } = event;
   const url = new URL(request.url);

@@ -5,15 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-from litestar import Litestar
-from litestar.testing import AsyncTestClient
 
 PASSWORD = "Correct-Horse-9"
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 
 
 class Api:
-    def __init__(self, client: AsyncTestClient[Litestar]) -> None:
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        """`client`: Litestar's in-process test client, or an httpx client of a live server."""
         self.client = client
 
     async def request(

@@ -29,6 +29,7 @@ from backend.accounts.schemas import (
     SignupIn,
     TokenIn,
 )
+from backend.accounts.sessions import signed_in
 from backend.deps import Provided
 from backend.mail import Mailer, MailOutbox, deliver
 from backend.ratelimit import Limit
@@ -130,11 +131,11 @@ async def verify_email(
 )
 async def resend_verification(
     db_session: Provided[AsyncSession],
-    current_user: Provided[User],
+    viewer: Provided[User | None],
     accounts: Provided[service.Accounts],
     mailer: Provided[Mailer],
 ) -> Response[Message]:
-    await service.resend_verification(db_session, current_user, accounts)
+    await service.resend_verification(db_session, signed_in(viewer), accounts)
     answer = Message("We sent the confirmation link again.")
     return with_mail(answer, HTTP_202_ACCEPTED, accounts.outbox, mailer)
 
@@ -164,20 +165,21 @@ async def reset_password(
 
 
 @get("/me", summary="The signed-in account")
-async def me(db_session: Provided[AsyncSession], current_user: Provided[User]) -> Me:
-    return await service.to_me(db_session, current_user)
+async def me(db_session: Provided[AsyncSession], viewer: Provided[User | None]) -> Me:
+    return await service.to_me(db_session, signed_in(viewer))
 
 
 @patch("/me", summary="Change the display name or the email address")
 async def update_me(
     data: JSONBody[ProfileIn],
     db_session: Provided[AsyncSession],
-    current_user: Provided[User],
+    viewer: Provided[User | None],
     accounts: Provided[service.Accounts],
     mailer: Provided[Mailer],
 ) -> Response[Me]:
-    await service.update_profile(db_session, current_user, data, accounts)
-    updated = await service.to_me(db_session, current_user)
+    user = signed_in(viewer)
+    await service.update_profile(db_session, user, data, accounts)
+    updated = await service.to_me(db_session, user)
     return with_mail(updated, HTTP_200_OK, accounts.outbox, mailer)
 
 
@@ -186,12 +188,12 @@ async def change_password(
     data: JSONBody[PasswordChangeIn],
     request: AnyRequest,
     db_session: Provided[AsyncSession],
-    current_user: Provided[User],
+    viewer: Provided[User | None],
     hasher: Provided[PasswordHasher],
 ) -> None:
     await service.change_password(
         db_session,
-        current_user,
+        signed_in(viewer),
         data.current_password,
         data.new_password,
         hasher,
@@ -201,9 +203,9 @@ async def change_password(
 
 @get("/me/export", summary="Download everything we hold about you (JSON)")
 async def export(
-    db_session: Provided[AsyncSession], current_user: Provided[User]
+    db_session: Provided[AsyncSession], viewer: Provided[User | None]
 ) -> Response[dict[str, Any]]:
-    data = await service.export(db_session, current_user)
+    data = await service.export(db_session, signed_in(viewer))
     disposition = 'attachment; filename="calcapp-export.json"'
     return Response(data, headers={"Content-Disposition": disposition})
 
@@ -212,11 +214,11 @@ async def export(
 async def delete_me(
     data: JSONBody[PasswordIn],
     db_session: Provided[AsyncSession],
-    current_user: Provided[User],
+    viewer: Provided[User | None],
     hasher: Provided[PasswordHasher],
     settings: Provided[Settings],
 ) -> Response[None]:
-    await service.delete_account(db_session, current_user, data.password, hasher)
+    await service.delete_account(db_session, signed_in(viewer), data.password, hasher)
     return Response(
         None,
         status_code=HTTP_204_NO_CONTENT,
@@ -243,7 +245,6 @@ def router() -> Router:
             delete_me,
         ],
         dependencies={
-            "current_user": Provide(sessions.provide_current_user),
             "accounts": Provide(accounts_context, sync_to_thread=False),
         },
         tags=["accounts"],

@@ -78,6 +78,7 @@ class Me(msgspec.Struct, frozen=True):
     email_verified: bool
     pending_email: str | None
     created_at: datetime
+    premium: bool
 
 
 class Message(msgspec.Struct, frozen=True):

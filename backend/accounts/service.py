@@ -19,6 +19,7 @@ from backend.accounts import emails, sessions, tokens
 from backend.accounts.models import User
 from backend.accounts.passwords import PasswordHasher, password_problem
 from backend.accounts.schemas import LoginIn, Me, ProfileIn, SignupIn
+from backend.billing import premium
 from backend.billing.models import PaymentHistory, Subscription
 from backend.errors import AppError, InvalidFieldError
 from backend.mail import MailOutbox
@@ -75,6 +76,7 @@ async def to_me(db: AsyncSession, user: User) -> Me:
         email_verified=user.email_verified,
         pending_email=await tokens.pending_email(db, user.id, user.email),
         created_at=user.created_at,
+        premium=await premium.is_premium(db, user.id),
     )
 
 

@@ -86,12 +86,21 @@ def token_of(request: Request[Any, Any, Any]) -> str | None:
     return request.cookies.get(COOKIE) or None
 
 
-async def provide_current_user(
+async def provide_viewer(
     request: Request[Any, Any, Any], db_session: Provided[AsyncSession]
-) -> User:
-    """The signed-in user of this request; 401 `not_authenticated` otherwise."""
+) -> User | None:
+    """The signed-in user of this request, or None.
+
+    Never raises: a dependency that raises after the session dependency has started would
+    leave that session unclosed (Litestar cleans dependencies up only once all resolved), so
+    handlers call `signed_in` instead.
+    """
     token = token_of(request)
-    user = await user_for(db_session, token) if token else None
-    if user is None:
+    return await user_for(db_session, token) if token else None
+
+
+def signed_in(viewer: User | None) -> User:
+    """The viewer, or 401 `not_authenticated`."""
+    if viewer is None:
         raise NotAuthenticatedError("Sign in to continue")
-    return user
+    return viewer

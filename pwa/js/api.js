@@ -118,7 +118,7 @@ async function json(method, path, body) {
 
 /**
  * @typedef {{id: string, email: string, display_name: string | null, email_verified: boolean,
- *   pending_email: string | null, created_at: string}} Me
+ *   pending_email: string | null, created_at: string, premium: boolean}} Me
  */
 
 /**
@@ -141,8 +141,24 @@ export function login(email, password) {
 }
 
 /** Sign out: the session ends and its cookie is cleared. @returns {Promise<null>} */
-export function logout() {
-  return json("POST", "/auth/logout");
+/**
+ * Where the calculator page remembers the last premium account of this browser, to open its
+ * synced history at once; signing out or deleting the account forgets it.
+ */
+export const PREMIUM_USER_KEY = "calcapp.premium-user.v1";
+
+function forgetPremiumUser() {
+  try {
+    localStorage.removeItem(PREMIUM_USER_KEY);
+  } catch {
+    /* storage disabled: nothing was remembered */
+  }
+}
+
+export async function logout() {
+  const answer = await json("POST", "/auth/logout");
+  forgetPremiumUser();
+  return answer;
 }
 
 /** The signed-in account; rejects with code `not_authenticated` when signed out. @returns {Promise<Me>} */
@@ -235,6 +251,8 @@ export async function exportData() {
  * @param {string} password
  * @returns {Promise<null>}
  */
-export function deleteAccount(password) {
-  return json("DELETE", "/me", { password });
+export async function deleteAccount(password) {
+  const answer = await json("DELETE", "/me", { password });
+  forgetPremiumUser();
+  return answer;
 }

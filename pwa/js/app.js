@@ -1,4 +1,5 @@
-// The calculator page: wires the engine, keypad rules, local history and the shell together.
+// The calculator page: wires the engine, keypad rules, history (local, or synced for premium
+// users) and the shell together.
 
 import * as engine from "./engine.js";
 import * as keypad from "./keypad.js";
@@ -6,11 +7,15 @@ import { HistoryStore } from "./history.js";
 import { saveFile } from "./download.js";
 import { exportName, toCsv, toJson } from "./export.js";
 import { startShell } from "./shell.js";
+import { PREMIUM_USER_KEY as PREMIUM_KEY, me } from "./api.js";
+import { SyncEngine } from "./sync.js";
 
 const DRAFT_KEY = "calcapp.draft.v1";
 const MEMORY_KEY = "calcapp.memory.v1";
+/** The last premium user seen here: their synced history opens at once, even offline. */
 const PAGE_SIZE = 100;
 const UNDO_MS = 8000;
+const SEARCH_DELAY_MS = 200;
 
 const OPERATOR_SYMBOL = { "+": "+", "-": "−", "*": "×", "/": "÷" };
 
@@ -38,6 +43,14 @@ let carry = null;
 let memory = readMemory();
 let shownCount = PAGE_SIZE;
 let undoTimer = 0;
+
+/** Premium: the user's sync engine (null: the free tier's local store). @type {SyncEngine | null} */
+let sync = null;
+/** Premium: the history shown (synced cache and outbox), newest first. */
+let synced = [];
+/** Premium: the answer to the current search {query, entries, next}. */
+let found = null;
+let searchTimer = 0;
 
 function safeStorage() {
   try {
@@ -238,13 +251,12 @@ function showResult(expression, outcome) {
   carry = null;
   setState(keypad.caretAtEnd(expression));
   resultOutput.value = outcome.display;
-  const { report } = store.add({
-    expression,
-    result: outcome.display,
-    value: outcome.value,
-    engine: engine.ENGINE_VERSION,
-  });
-  reportSave(report);
+  const calc = { expression, result: outcome.display, value: outcome.value, engine: engine.ENGINE_VERSION };
+  if (sync) {
+    sync.record(calc).catch(reportNotSaved); // it is listed once stored (the "change" event)
+    return;
+  }
+  reportSave(store.add(calc).report);
   renderHistory();
 }
 
@@ -448,28 +460,51 @@ function reportSave(report) {
   }
 }
 
+/** @param {unknown} error why the synced history could not store a calculation */
+function reportNotSaved(error) {
+  const full = error instanceof DOMException && error.name === "QuotaExceededError";
+  historyStatus.textContent = full
+    ? "Not saved: this device's storage is full."
+    : "Not saved: this device's storage is not available.";
+}
+
+/** The entries to list: the local store, or (premium) the synced view or search answer. */
+function historyEntries() {
+  if (!sync) return store.search(historySearch.value);
+  const query = historySearch.value.trim();
+  if (!query) return synced;
+  if (found?.query === query) return found.entries;
+  return synced.filter((e) => e.expression.toLowerCase().includes(query.toLowerCase()));
+}
+
 function renderHistory() {
-  const entries = store.search(historySearch.value);
+  const entries = historyEntries();
   const shown = entries.slice(0, shownCount);
   const items = shown.map(historyItem);
-  if (entries.length > shown.length) {
-    const more = document.createElement("li");
-    more.className = "history-more";
-    const button = document.createElement("button");
-    button.type = "button";
-    button.className = "chip";
-    button.textContent = `Show ${Math.min(PAGE_SIZE, entries.length - shown.length)} more`;
-    button.addEventListener("click", () => {
-      shownCount += PAGE_SIZE;
-      renderHistory();
-    });
-    more.append(button);
-    items.push(more);
+  const more = entries.length - shown.length;
+  if (more > 0 || (sync && found?.next && found.query === historySearch.value.trim())) {
+    items.push(moreButton(more > 0 ? `Show ${Math.min(PAGE_SIZE, more)} more` : "Show more"));
   }
   historyList.replaceChildren(...items);
   const searching = historySearch.value.trim() !== "";
   historyEmpty.hidden = entries.length > 0;
   historyEmpty.textContent = searching ? "No calculation matches." : "No calculations yet.";
+}
+
+function moreButton(label) {
+  const more = document.createElement("li");
+  more.className = "history-more";
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = "chip";
+  button.textContent = label;
+  button.addEventListener("click", () => {
+    if (sync && found?.next && historyEntries().length <= shownCount) searchSynced(found.next);
+    shownCount += PAGE_SIZE;
+    renderHistory();
+  });
+  more.append(button);
+  return more;
 }
 
 function actionButton(label, name, onClick) {
@@ -499,8 +534,9 @@ function historyItem(entry) {
     actionButton("Reuse", `Reuse ${text}`, () => reuse(entry)),
     actionButton("Insert", `Insert result ${entry.result}`, () => insertResult(entry)),
     actionButton("Copy", `Copy result ${entry.result}`, () => copyText(entry.result)),
-    actionButton("Delete", `Delete ${text}`, () => deleteEntry(entry)),
   );
+  // Rows made outside sync have no (device, seq) a delete could name.
+  if (!sync || entry.device_id) actions.append(actionButton("Delete", `Delete ${text}`, () => deleteEntry(entry)));
   li.append(label, time, actions);
   return li;
 }
@@ -535,19 +571,49 @@ function insertResult(entry) {
 }
 
 function deleteEntry(entry) {
+  const message = `Deleted ${entry.expression} = ${entry.result}`;
+  if (sync) {
+    removeSynced([entry], message);
+    return;
+  }
   const removed = store.remove(entry.id);
   renderHistory();
-  if (removed) offerUndo(`Deleted ${entry.expression} = ${entry.result}`, [removed]);
+  if (removed) offerUndo(message, [removed]);
 }
 
 function clearHistory() {
+  const cleared = (n) => `Cleared ${n} calculation${n === 1 ? "" : "s"}`;
+  if (sync) {
+    const entries = synced.filter((e) => e.device_id);
+    if (entries.length) removeSynced(entries, cleared(entries.length));
+    return;
+  }
   if (store.entries.length === 0) return;
   const removed = store.clear();
   renderHistory();
-  offerUndo(`Cleared ${removed.length} calculation${removed.length === 1 ? "" : "s"}`, removed);
+  offerUndo(cleared(removed.length), removed);
 }
 
-function offerUndo(message, entries) {
+/** Premium delete: hidden at once, deleted on every device once synced; undo re-adds. */
+async function removeSynced(entries, message) {
+  const engine_ = sync;
+  try {
+    await engine_.remove(entries);
+  } catch {
+    historyStatus.textContent = "Could not delete: this device's storage is not available.";
+    return;
+  }
+  if (found) found = { ...found, entries: found.entries.filter((e) => !entries.includes(e)) };
+  renderHistory();
+  offerUndo(message, entries, engine_);
+}
+
+/**
+ * @param {string} message
+ * @param {any[]} entries what to put back
+ * @param {SyncEngine | null} [engine_] the synced history they came from (null: local store)
+ */
+function offerUndo(message, entries, engine_ = null) {
   const toast = $("toast");
   const action = $("toast-action");
   $("toast-text").textContent = message;
@@ -559,7 +625,8 @@ function offerUndo(message, entries) {
     action.onclick = null;
   };
   action.onclick = () => {
-    reportSave(store.restore(entries));
+    if (engine_) engine_.restore(entries).catch(reportNotSaved);
+    else reportSave(store.restore(entries));
     renderHistory();
     announce("Restored");
     close();
@@ -569,13 +636,124 @@ function offerUndo(message, entries) {
 }
 
 function exportHistory(kind) {
-  const entries = store.entries;
+  const entries = sync ? synced : store.entries;
   if (entries.length === 0) {
     announce("History is empty: nothing to export");
     return;
   }
   if (kind === "csv") saveFile(new Blob([toCsv(entries)], { type: "text/csv" }), exportName("csv"));
   else saveFile(new Blob([toJson(entries)], { type: "application/json" }), exportName("json"));
+}
+
+// ---------------------------------------------------------------- premium: synced history
+
+const SYNC_TEXT = {
+  synced: () => "Synced",
+  waiting: (n) => `${n} waiting`,
+  offline: (n) => (n ? `Offline — ${n} waiting` : "Offline"),
+  "paused-signed-out": () => "Sync paused: signed out",
+  "paused-premium": () => "Sync paused: premium ended",
+  error: (n) => `Sync problem — ${n} waiting`,
+};
+
+/** @type {import("./sync.js").SyncState | null} */
+let syncState = null;
+
+/** @param {import("./sync.js").SyncState} state */
+function showSyncState(state) {
+  syncState = state;
+  const text = SYNC_TEXT[state.mode](state.waiting);
+  if ($("sync-text").textContent !== text) $("sync-text").textContent = text; // a polite live region
+  showSyncAge();
+}
+
+/** The age of the oldest waiting entry, next to the live region (not announced each minute). */
+function showSyncAge() {
+  const since = syncState?.waiting ? Date.parse(syncState.oldestWaitingAt ?? "") : NaN;
+  const minutes = Math.floor((Date.now() - since) / 60000);
+  let age = "";
+  if (Number.isNaN(minutes)) age = "";
+  else if (minutes < 1) age = "oldest: just now";
+  else if (minutes < 60) age = `oldest: ${minutes} min ago`;
+  else if (minutes < 2880) age = `oldest: ${Math.floor(minutes / 60)} h ago`;
+  else age = `oldest: ${Math.floor(minutes / 1440)} days ago`;
+  $("sync-age").textContent = age;
+}
+
+async function refreshSynced() {
+  const engine_ = sync;
+  const entries = await engine_?.list().catch(() => null);
+  if (!entries || sync !== engine_) return;
+  synced = entries;
+  if (historySearch.value.trim()) searchSynced();
+  else renderHistory();
+}
+
+/**
+ * Premium search: the local cache at once, then the server's answer (the cache when offline).
+ * @param {string | null} [next] the cursor of the next page of the current search
+ */
+function searchSynced(next = null) {
+  clearTimeout(searchTimer);
+  const query = historySearch.value.trim();
+  if (!next) found = null;
+  if (!sync || !query) return;
+  const engine_ = sync;
+  searchTimer = setTimeout(async () => {
+    const page = await engine_.search(query, next).catch(() => null);
+    if (!page || sync !== engine_ || historySearch.value.trim() !== query) return;
+    const earlier = next && found?.query === query ? found.entries : [];
+    found = { query, entries: [...earlier, ...page.entries], next: page.next };
+    renderHistory();
+  }, next ? 0 : SEARCH_DELAY_MS);
+}
+
+function startPremium(userId) {
+  if (sync?.userId === userId) return;
+  stopPremium();
+  const engine_ = new SyncEngine(userId);
+  sync = engine_;
+  engine_.addEventListener("state", (event) => showSyncState(/** @type {CustomEvent} */ (event).detail));
+  engine_.addEventListener("change", refreshSynced);
+  engine_.addEventListener("user", (event) => {
+    stopPremium(); // meanwhile calculations go to the local store (uploaded if the new account is premium)
+    useAccount(/** @type {CustomEvent} */ (event).detail);
+  });
+  engine_.ready.catch(() => {
+    // IndexedDB unusable (some private modes): the free tier's local history still works.
+    if (sync === engine_) stopPremium();
+  });
+  $("sync-status").hidden = false;
+  engine_.start(store.entries).catch(() => {});
+  refreshSynced();
+}
+
+function stopPremium() {
+  if (!sync) return;
+  sync.close();
+  sync = null;
+  synced = [];
+  found = null;
+  syncState = null;
+  $("sync-status").hidden = true;
+  renderHistory();
+}
+
+/** The signed-in account (null: signed out) decides the tier. @param {{id: string, premium: boolean} | null} account */
+function useAccount(account) {
+  try {
+    if (account?.premium) safeStorage().setItem(PREMIUM_KEY, account.id);
+    else safeStorage().removeItem(PREMIUM_KEY);
+  } catch {
+    /* storage full: the tier is only remembered for the next offline start */
+  }
+  if (account?.premium) startPremium(account.id);
+  else stopPremium();
+}
+
+/** Ask who is signed in; offline or unsure (5xx), the page keeps the tier it has. */
+function checkAccount() {
+  me().then(useAccount, (error) => error?.status === 401 && useAccount(null));
 }
 
 // ---------------------------------------------------------------- draft (survives reloads)
@@ -615,6 +793,7 @@ function start() {
   if (matchMedia("(pointer: coarse)").matches) expressionInput.inputMode = "none";
   historySearch.addEventListener("input", () => {
     shownCount = PAGE_SIZE;
+    searchSynced();
     renderHistory();
   });
   $("export-csv").addEventListener("click", () => exportHistory("csv"));
@@ -631,10 +810,14 @@ function start() {
   }
   restoreDraft();
   writeMemory();
+  const premiumUser = safeStorage().getItem(PREMIUM_KEY);
+  if (premiumUser) startPremium(premiumUser);
   renderHistory();
   startShell({ beforeReload: saveDraft });
+  setInterval(showSyncAge, 30000);
   document.documentElement.dataset.ready = "true";
   performance.mark("calcapp-ready"); // the first calculation is possible from here (bench/)
+  checkAccount(); // in the background: the calculator never waits for the network
 }
 
 start();

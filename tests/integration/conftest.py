@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
 
+import httpx
 import pytest
 from litestar.testing import AsyncTestClient
 
@@ -13,6 +15,8 @@ from backend.app import create_app
 from backend.settings import Settings
 from tests.api import Api
 from tests.mailbox import Mailbox
+from tests.support import calcapp_env, running_server
+from tests.sync_client import set_premium, stored_user
 
 PUBLIC_URL = "http://calc.test"
 
@@ -53,3 +57,30 @@ async def api(make_api: ApiFactory) -> AsyncIterator[Api]:
 @pytest.fixture
 def email() -> str:
     return f"user-{uuid.uuid4().hex[:10]}@example.com"
+
+
+@pytest.fixture(scope="session")
+def server(database_url: str, mail_env: dict[str, str]) -> Iterator[str]:
+    """A real `calcapp serve` process: requests run truly in parallel (the in-process test
+    client runs one request at a time)."""
+    with running_server(calcapp_env(DATABASE_URL=database_url, **mail_env)) as (base_url, _):
+        yield base_url
+
+
+@pytest.fixture
+def premium_user(server: str, database_url: str) -> Any:
+    """A factory of signed-in API clients of one premium account (one per device)."""
+    email = f"premium-{uuid.uuid4().hex[:10]}@example.com"
+
+    @asynccontextmanager
+    async def device_api() -> AsyncIterator[Api]:
+        async with httpx.AsyncClient(base_url=server, timeout=30) as client:
+            api = Api(client)
+            if not await stored_user(database_url, email):
+                assert (await api.signup(email)).status_code == 202
+                await set_premium(database_url, email, active=True)
+            assert (await api.login(email)).status_code == 200
+            yield api
+
+    device_api.email = email  # type: ignore[attr-defined]
+    return device_api

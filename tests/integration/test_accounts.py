@@ -354,7 +354,7 @@ async def test_signed_out_clients_get_nothing(api: Api) -> None:
         ("PATCH", "/me"),
         ("DELETE", "/me"),
     ]:
-        body: dict[str, object] | None = {} if method in {"PATCH", "DELETE"} else None
+        body = {"PATCH": {}, "DELETE": {"password": PASSWORD}}.get(method)
         assert_error(await api.request(method, path, body), 401, "not_authenticated")
 
 

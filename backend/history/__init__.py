@@ -1,0 +1,1 @@
+"""Premium history: the sync endpoints and the server-side history query."""

@@ -1,0 +1,133 @@
+"""`/sync/push`, `/sync/pull` and `/history`: thin handlers over `sync.engine`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import msgspec
+from litestar import Router, get, post
+from litestar.params import JSONBody, Parameter
+from litestar.status_codes import HTTP_200_OK
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.accounts.models import User
+from backend.accounts.sessions import signed_in
+from backend.billing.premium import is_premium
+from backend.deps import Provided
+from backend.errors import AppError, InvalidFieldError
+from sync import engine
+from sync.protocol import (
+    MAX_BYTES,
+    MAX_OPS,
+    HistoryPage,
+    Position,
+    PullRequest,
+    PullResponse,
+    PushEnvelope,
+    PushResponse,
+    decode_cursor,
+    op_seq,
+    parse_op,
+)
+
+
+class PremiumRequiredError(AppError):
+    status_code = 403
+    code = "premium_required"
+
+
+class BatchTooLargeError(AppError):
+    status_code = 413
+    code = "batch_too_large"
+
+
+class DeviceUserMismatchError(AppError):
+    status_code = 409
+    code = "device_user_mismatch"
+
+
+class CursorExpiredError(AppError):
+    status_code = 409
+    code = "cursor_expired"
+
+
+async def premium(db_session: AsyncSession, viewer: User | None) -> User:
+    """The signed-in premium user, or 401 / 403 `premium_required`."""
+    user = signed_in(viewer)
+    if not await is_premium(db_session, user.id):
+        raise PremiumRequiredError("Sync and server history are part of Calcapp Premium")
+    return user
+
+
+def _cursor(value: str | None, field: str) -> Position | None:
+    if value is None:
+        return None
+    position = decode_cursor(value)
+    if position is None:
+        raise InvalidFieldError(field, "is not a cursor this server gave out")
+    return position
+
+
+@post(
+    "/sync/push",
+    status_code=HTTP_200_OK,
+    request_max_body_size=MAX_BYTES,
+    summary="Send a batch of the device's queued operations",
+)
+async def push(
+    data: JSONBody[PushEnvelope],
+    db_session: Provided[AsyncSession],
+    viewer: Provided[User | None],
+) -> PushResponse:
+    if len(data.ops) > MAX_OPS:
+        raise BatchTooLargeError(f"At most {MAX_OPS} ops a request: send half")
+    try:
+        for op in data.ops:
+            op_seq(op)
+    except msgspec.ValidationError as exc:
+        raise InvalidFieldError("ops", f"every op needs an integer seq from 1 ({exc})") from exc
+    user = await premium(db_session, viewer)
+    ops = [parse_op(raw) for raw in data.ops]
+    conn = await db_session.connection()
+    try:
+        return await engine.push(conn, user.id, data.device_id, ops)
+    except engine.DeviceOfAnotherUserError as exc:
+        raise DeviceUserMismatchError("This device id belongs to another account") from exc
+
+
+@post("/sync/pull", status_code=HTTP_200_OK, summary="Fetch what changed since a cursor")
+async def pull(
+    data: JSONBody[PullRequest],
+    db_session: Provided[AsyncSession],
+    viewer: Provided[User | None],
+) -> PullResponse:
+    user = await premium(db_session, viewer)
+    after = _cursor(data.cursor, "cursor")
+    conn = await db_session.connection()
+    try:
+        return await engine.pull(conn, user.id, data.device_id, after, data.limit)
+    except engine.DeviceOfAnotherUserError as exc:
+        raise DeviceUserMismatchError("This device id belongs to another account") from exc
+    except engine.CursorExpiredError as exc:
+        raise CursorExpiredError("The cursor is no longer valid: pull from the start") from exc
+
+
+@get("/history", summary="The history, newest first, optionally filtered by expression")
+async def history(
+    db_session: Provided[AsyncSession],
+    viewer: Provided[User | None],
+    limit: Annotated[int, Parameter(ge=1, le=100)] = 50,
+    before: Annotated[str | None, Parameter(max_length=100)] = None,
+    q: Annotated[str | None, Parameter(min_length=1, max_length=100)] = None,
+) -> HistoryPage:
+    user = await premium(db_session, viewer)
+    conn = await db_session.connection()
+    return await engine.history(conn, user.id, limit, _cursor(before, "before"), q)
+
+
+def router() -> Router:
+    return Router(
+        path="/",
+        route_handlers=[push, pull, history],
+        tags=["premium history"],
+    )
