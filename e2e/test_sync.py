@@ -529,3 +529,42 @@ def test_an_expired_cursor_rebuilds_the_cache(
     expect(history_entries(page).first).to_contain_text("3+3 = 6")
     expect(sync_status(page)).to_have_text("Synced")
     assert console_errors == []
+
+
+# The device's storage quota cannot be exhausted here (Chromium grants an origin a share of a
+# 250 GB disk), so this one test stubs the browser at that boundary: while the flag is set,
+# IndexedDB writes fail the way a full quota makes them fail.
+FULL_QUOTA = """
+(() => {
+    const refuse = (original) => function (...args) {
+        if (window.__quotaFull) {
+            throw new DOMException("The quota has been exceeded.", "QuotaExceededError");
+        }
+        return original.apply(this, args);
+    };
+    IDBObjectStore.prototype.add = refuse(IDBObjectStore.prototype.add);
+    IDBObjectStore.prototype.put = refuse(IDBObjectStore.prototype.put);
+})();
+"""
+
+
+def test_a_full_device_says_so_and_shows_nothing_unsaved(
+    page: Page, base_url: str, database_url: str, console_errors: list[str]
+) -> None:
+    email = premium_account(base_url, database_url)
+    page.add_init_script(FULL_QUOTA)
+    sign_in(page.context, base_url, email)
+    open_calculator(page)
+    calculate(page, "1+1")
+    expect(sync_status(page)).to_have_text("Synced")
+
+    page.evaluate("window.__quotaFull = true")
+    type_expression(page, "2+2")
+    expect(page.get_by_text("Not saved: this device's storage is full.")).to_be_visible()
+    expect(history_entries(page)).to_have_count(1)  # nothing shown as saved that is not
+
+    page.evaluate("window.__quotaFull = false")
+    calculate(page, "3+3")
+    expect(sync_status(page)).to_have_text("Synced")
+    assert live_expressions(database_url, email) == ["1+1", "3+3"]
+    assert console_errors == []

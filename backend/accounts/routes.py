@@ -14,7 +14,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from backend import ratelimit
 from backend.accounts import service, sessions
-from backend.accounts.models import User
 from backend.accounts.passwords import PasswordHasher
 from backend.accounts.schemas import (
     EmailConfirmed,
@@ -29,7 +28,7 @@ from backend.accounts.schemas import (
     SignupIn,
     TokenIn,
 )
-from backend.accounts.sessions import signed_in
+from backend.accounts.sessions import Viewer, signed_in
 from backend.deps import Provided
 from backend.mail import Mailer, MailOutbox, deliver
 from backend.ratelimit import Limit
@@ -131,7 +130,7 @@ async def verify_email(
 )
 async def resend_verification(
     db_session: Provided[AsyncSession],
-    viewer: Provided[User | None],
+    viewer: Provided[Viewer],
     accounts: Provided[service.Accounts],
     mailer: Provided[Mailer],
 ) -> Response[Message]:
@@ -165,7 +164,7 @@ async def reset_password(
 
 
 @get("/me", summary="The signed-in account")
-async def me(db_session: Provided[AsyncSession], viewer: Provided[User | None]) -> Me:
+async def me(db_session: Provided[AsyncSession], viewer: Provided[Viewer]) -> Me:
     return await service.to_me(db_session, signed_in(viewer))
 
 
@@ -173,7 +172,7 @@ async def me(db_session: Provided[AsyncSession], viewer: Provided[User | None]) 
 async def update_me(
     data: JSONBody[ProfileIn],
     db_session: Provided[AsyncSession],
-    viewer: Provided[User | None],
+    viewer: Provided[Viewer],
     accounts: Provided[service.Accounts],
     mailer: Provided[Mailer],
 ) -> Response[Me]:
@@ -188,7 +187,7 @@ async def change_password(
     data: JSONBody[PasswordChangeIn],
     request: AnyRequest,
     db_session: Provided[AsyncSession],
-    viewer: Provided[User | None],
+    viewer: Provided[Viewer],
     hasher: Provided[PasswordHasher],
 ) -> None:
     await service.change_password(
@@ -203,7 +202,7 @@ async def change_password(
 
 @get("/me/export", summary="Download everything we hold about you (JSON)")
 async def export(
-    db_session: Provided[AsyncSession], viewer: Provided[User | None]
+    db_session: Provided[AsyncSession], viewer: Provided[Viewer]
 ) -> Response[dict[str, Any]]:
     data = await service.export(db_session, signed_in(viewer))
     disposition = 'attachment; filename="calcapp-export.json"'
@@ -214,7 +213,7 @@ async def export(
 async def delete_me(
     data: JSONBody[PasswordIn],
     db_session: Provided[AsyncSession],
-    viewer: Provided[User | None],
+    viewer: Provided[Viewer],
     hasher: Provided[PasswordHasher],
     settings: Provided[Settings],
 ) -> Response[None]:

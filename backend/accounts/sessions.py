@@ -5,15 +5,18 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from litestar import Request
 from litestar.datastructures import Cookie
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.models import User, UserSession
+from backend.billing.models import Subscription
+from backend.billing.premium import premium_condition
 from backend.deps import Provided
 from backend.errors import NotAuthenticatedError
 
@@ -57,17 +60,36 @@ async def start(db: AsyncSession, user_id: uuid.UUID, user_agent: str | None) ->
     return token
 
 
-async def user_for(db: AsyncSession, token: str) -> User | None:
-    user: User | None = await db.scalar(
-        select(User)
-        .join(UserSession, UserSession.user_id == User.id)
-        .where(
-            UserSession.token_hash == _digest(token),
-            UserSession.expires_at > func.now(),
-            User.deleted_at.is_(None),
-        )
+# Built once: this runs on every signed-in request. Whether the account is premium comes in
+# the same round trip.
+USER_FOR_TOKEN = (
+    select(
+        User,
+        exists()
+        .where(Subscription.user_id == User.id, premium_condition())
+        .correlate(User)
+        .label("premium"),
     )
-    return user
+    .join(UserSession, UserSession.user_id == User.id)
+    .where(
+        UserSession.token_hash == bindparam("token_hash"),
+        UserSession.expires_at > func.now(),
+        User.deleted_at.is_(None),
+    )
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Viewer:
+    """Who sent the request: a signed-in user (and whether premium), or nobody."""
+
+    user: User | None = None
+    premium: bool = False
+
+
+async def viewer_for(db: AsyncSession, token: str) -> Viewer:
+    row = (await db.execute(USER_FOR_TOKEN, {"token_hash": _digest(token)})).one_or_none()
+    return Viewer() if row is None else Viewer(user=row[0], premium=bool(row[1]))
 
 
 async def end(db: AsyncSession, token: str) -> None:
@@ -88,19 +110,19 @@ def token_of(request: Request[Any, Any, Any]) -> str | None:
 
 async def provide_viewer(
     request: Request[Any, Any, Any], db_session: Provided[AsyncSession]
-) -> User | None:
-    """The signed-in user of this request, or None.
+) -> Viewer:
+    """Who sent this request.
 
     Never raises: a dependency that raises after the session dependency has started would
     leave that session unclosed (Litestar cleans dependencies up only once all resolved), so
     handlers call `signed_in` instead.
     """
     token = token_of(request)
-    return await user_for(db_session, token) if token else None
+    return await viewer_for(db_session, token) if token else Viewer()
 
 
-def signed_in(viewer: User | None) -> User:
-    """The viewer, or 401 `not_authenticated`."""
-    if viewer is None:
+def signed_in(viewer: Viewer) -> User:
+    """The signed-in user, or 401 `not_authenticated`."""
+    if viewer.user is None:
         raise NotAuthenticatedError("Sign in to continue")
-    return viewer
+    return viewer.user

@@ -11,7 +11,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import ColumnElement, and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, and_, bindparam, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.billing.models import Subscription
@@ -31,11 +31,14 @@ def premium_condition() -> ColumnElement[bool]:
     )
 
 
+# Built once: constructing the expression per request costs more than running it.
+IS_PREMIUM = select(
+    exists().where(Subscription.user_id == bindparam("user_id"), premium_condition())
+)
+
+
 async def is_premium(db: AsyncSession, user_id: uuid.UUID) -> bool:
-    found = await db.scalar(
-        select(exists().where(Subscription.user_id == user_id, premium_condition()))
-    )
-    return bool(found)
+    return bool(await db.scalar(IS_PREMIUM, {"user_id": user_id}))
 
 
 async def grant(db: AsyncSession, user_id: uuid.UUID, until: datetime | None) -> datetime:

@@ -11,8 +11,7 @@ from litestar.status_codes import HTTP_200_OK
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.models import User
-from backend.accounts.sessions import signed_in
-from backend.billing.premium import is_premium
+from backend.accounts.sessions import Viewer, signed_in
 from backend.deps import Provided
 from backend.errors import AppError, InvalidFieldError
 from sync import engine
@@ -51,10 +50,10 @@ class CursorExpiredError(AppError):
     code = "cursor_expired"
 
 
-async def premium(db_session: AsyncSession, viewer: User | None) -> User:
+def premium_member(viewer: Viewer) -> User:
     """The signed-in premium user, or 401 / 403 `premium_required`."""
     user = signed_in(viewer)
-    if not await is_premium(db_session, user.id):
+    if not viewer.premium:
         raise PremiumRequiredError("Sync and server history are part of Calcapp Premium")
     return user
 
@@ -77,7 +76,7 @@ def _cursor(value: str | None, field: str) -> Position | None:
 async def push(
     data: JSONBody[PushEnvelope],
     db_session: Provided[AsyncSession],
-    viewer: Provided[User | None],
+    viewer: Provided[Viewer],
 ) -> PushResponse:
     if len(data.ops) > MAX_OPS:
         raise BatchTooLargeError(f"At most {MAX_OPS} ops a request: send half")
@@ -86,7 +85,7 @@ async def push(
             op_seq(op)
     except msgspec.ValidationError as exc:
         raise InvalidFieldError("ops", f"every op needs an integer seq from 1 ({exc})") from exc
-    user = await premium(db_session, viewer)
+    user = premium_member(viewer)
     ops = [parse_op(raw) for raw in data.ops]
     conn = await db_session.connection()
     try:
@@ -99,9 +98,9 @@ async def push(
 async def pull(
     data: JSONBody[PullRequest],
     db_session: Provided[AsyncSession],
-    viewer: Provided[User | None],
+    viewer: Provided[Viewer],
 ) -> PullResponse:
-    user = await premium(db_session, viewer)
+    user = premium_member(viewer)
     after = _cursor(data.cursor, "cursor")
     conn = await db_session.connection()
     try:
@@ -115,12 +114,12 @@ async def pull(
 @get("/history", summary="The history, newest first, optionally filtered by expression")
 async def history(
     db_session: Provided[AsyncSession],
-    viewer: Provided[User | None],
+    viewer: Provided[Viewer],
     limit: Annotated[int, Parameter(ge=1, le=100)] = 50,
     before: Annotated[str | None, Parameter(max_length=100)] = None,
     q: Annotated[str | None, Parameter(min_length=1, max_length=100)] = None,
 ) -> HistoryPage:
-    user = await premium(db_session, viewer)
+    user = premium_member(viewer)
     conn = await db_session.connection()
     return await engine.history(conn, user.id, limit, _cursor(before, "before"), q)
 

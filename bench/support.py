@@ -1,0 +1,115 @@
+"""What the benchmarks share: a throw-away database, a running server, premium accounts."""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path
+
+import bcrypt
+import httpx
+from sqlalchemy.engine import make_url
+
+from backend import migrate
+from backend.database import connect, create_database_if_missing, embedded_server
+from tests.mailbox import smtp_server
+from tests.support import calcapp_env, running_server
+
+PASSWORD = "Bench-Password-1"  # noqa: S105
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+def summary(values: list[float]) -> dict[str, float]:
+    return {
+        "p50": statistics.median(values),
+        "p95": percentile(values, 0.95),
+        "p99": percentile(values, 0.99),
+    }
+
+
+@contextmanager
+def bench_database() -> Iterator[str]:
+    """An embedded PostgreSQL in a temporary folder with a migrated database; all removed after."""
+    with tempfile.TemporaryDirectory() as folder, embedded_server(Path(folder) / "pg") as server:
+        asyncio.run(create_database_if_missing(server, "bench"))
+        url = make_url(server).set(database="bench").render_as_string(False)
+        migrate.upgrade(url)
+        yield url
+
+
+@contextmanager
+def bench_server(database_url: str) -> Iterator[str]:
+    """`calcapp serve` in production mode on that database (mail to a local SMTP sink)."""
+    with smtp_server() as mailbox:
+        env = calcapp_env(
+            DATABASE_URL=database_url,
+            CALCAPP_ENV="production",
+            CALCAPP_SECRET_KEY="bench-" + "x" * 40,
+            CALCAPP_PUBLIC_URL="http://127.0.0.1",
+            CALCAPP_LOG_LEVEL="WARNING",
+            SMTP_HOST=mailbox.host,
+            SMTP_PORT=str(mailbox.port),
+            SMTP_SECURITY="none",
+        )
+        with running_server(env) as (base_url, _):
+            yield base_url
+
+
+async def create_premium_users(database_url: str, count: int) -> list[tuple[uuid.UUID, str]]:
+    """`count` premium accounts sharing one password (bcrypt cost 12, hashed once)."""
+    password_hash = bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(12)).decode()
+    conn = await connect(database_url)
+    try:
+        rows = await conn.fetch(
+            """INSERT INTO users (email, password_hash, email_verified)
+               SELECT 'bench-' || i || '-' || $2 || '@example.com', $1, true
+               FROM generate_series(1, $3) AS i RETURNING id, email""",
+            password_hash,
+            uuid.uuid4().hex[:6],
+            count,
+        )
+        await conn.execute(
+            """INSERT INTO subscriptions (user_id, stripe_customer_id, stripe_subscription_id,
+                   status, price_per_month, current_period_start, current_period_end)
+               SELECT id, 'cus_' || id, 'sub_' || id, 'active', 5.00,
+                      now(), now() + interval '30 days'
+               FROM users WHERE id = ANY($1::uuid[])""",
+            [row["id"] for row in rows],
+        )
+        return [(row["id"], row["email"]) for row in rows]
+    finally:
+        await conn.close()
+
+
+@asynccontextmanager
+async def csrf_client(base_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    """A client with its CSRF cookie and header, like the PWA. Production cookies are Secure,
+    which httpx keeps off plain http, so the cookie header is written by hand."""
+    async with httpx.AsyncClient(base_url=base_url, timeout=120) as client:
+        token = (await client.get("/api/v1/auth/csrf")).cookies["csrftoken"]
+        client.cookies.clear()
+        client.headers.update({"x-csrftoken": token, "cookie": f"csrftoken={token}"})
+        yield client
+
+
+async def login(client: httpx.AsyncClient, email: str) -> httpx.Response:
+    return await client.post("/api/v1/auth/login", json={"email": email, "password": PASSWORD})
+
+
+@asynccontextmanager
+async def signed_in(base_url: str, email: str) -> AsyncIterator[httpx.AsyncClient]:
+    """A client signed in as `email` (one of `create_premium_users`)."""
+    async with csrf_client(base_url) as client:
+        response = await login(client, email)
+        response.raise_for_status()
+        session = response.cookies["calcapp_session"]
+        client.headers["cookie"] += f"; calcapp_session={session}"
+        yield client
