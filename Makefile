@@ -5,6 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
+STRIPE ?=
 
 .DEFAULT_GOAL := help
 .PHONY: help run test test-db lint browser bench clean
@@ -24,8 +25,16 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@ $(VENV)/.installed
 
-run: $(VENV)/.installed  ## serve on http://$(HOST):$(PORT) (embedded PostgreSQL unless DATABASE_URL)
-	HOST=$(HOST) PORT=$(PORT) $(BIN)/calcapp serve --migrate
+ifeq ($(STRIPE),local)
+RUN_NEEDS := $(VENV)/.installed-dev
+RUN_WITH := $(BIN)/python -m scripts.run_with_stripe
+else
+RUN_NEEDS := $(VENV)/.installed
+RUN_WITH :=
+endif
+
+run: $(RUN_NEEDS)  ## serve on http://$(HOST):$(PORT) (embedded PostgreSQL unless DATABASE_URL; STRIPE=local: billing through localstripe)
+	HOST=$(HOST) PORT=$(PORT) $(RUN_WITH) $(BIN)/calcapp serve --migrate
 
 browser: $(VENV)/.installed-dev  ## make sure Playwright has a Chromium
 	@if [ -n "$$CHROMIUM_PATH" ] || command -v chromium >/dev/null 2>&1; then \

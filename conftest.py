@@ -21,6 +21,7 @@ from backend import migrate
 from backend.database import connect, embedded_server
 from backend.settings import normalize_database_url
 from tests.mailbox import Mailbox, smtp_server
+from tests.stripe_support import stripe_emulator
 from tests.support import in_thread, run_async
 
 
@@ -102,3 +103,10 @@ def mail_env(mailbox: Mailbox) -> dict[str, str]:
 def fresh_limits(database_url: str) -> None:
     """Forget earlier tests' attempts: they all come from one client address."""
     run_async(_admin(database_url, "DELETE FROM rate_limits"))
+
+
+@pytest.fixture(scope="session")
+def stripe_api_base() -> Iterator[str]:
+    """localstripe, the Stripe emulator, on a free loopback port for the whole session."""
+    with stripe_emulator() as base:
+        yield base

@@ -24,8 +24,11 @@ from backend import migrate
 from backend.accounts.models import User
 from backend.accounts.service import live_user
 from backend.billing import premium
+from backend.billing import service as billing_service
+from backend.billing.gateway import StripeGateway
 from backend.database import DatabaseError, check_connection, database_url
 from backend.db import create_engine
+from backend.errors import AppError
 from backend.settings import Settings, SettingsError
 
 logger = logging.getLogger("calcapp")
@@ -43,6 +46,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.handler(settings, args)
     except (CommandError, SettingsError, DatabaseError) as exc:
         print(f"calcapp: error: {exc}", file=sys.stderr)
+        return 2
+    except AppError as exc:  # e.g. Stripe unreachable during `billing reconcile`
+        print(f"calcapp: error: {exc.detail}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
@@ -85,6 +91,15 @@ def _parser() -> argparse.ArgumentParser:
     revoke = user_commands.add_parser("revoke-premium", help="end an account's premium now")
     revoke.add_argument("email")
     revoke.set_defaults(handler=cmd_users_revoke_premium)
+
+    billing = commands.add_parser("billing", help="Stripe subscriptions, for operators")
+    billing_commands = billing.add_subparsers(
+        dest="billing_command", required=True, metavar="BILLING_COMMAND"
+    )
+    reconcile = billing_commands.add_parser(
+        "reconcile", help="fetch every subscription that is not final from Stripe again"
+    )
+    reconcile.set_defaults(handler=cmd_billing_reconcile)
     return parser
 
 
@@ -94,6 +109,9 @@ def configure_logging(settings: Settings) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         force=True,
     )
+    # The Stripe SDK logs every request and response at INFO: keep its warnings only.
+    if settings.log_level != "DEBUG":
+        logging.getLogger("stripe").setLevel(logging.WARNING)
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
@@ -191,6 +209,17 @@ def cmd_users_revoke_premium(settings: Settings, args: argparse.Namespace) -> No
 
     had = in_transaction(settings, work)
     print(f"{args.email}: premium ended" if had else f"{args.email}: had no subscription")
+
+
+def cmd_billing_reconcile(settings: Settings, args: argparse.Namespace) -> None:
+    if not settings.billing_configured:
+        raise CommandError("billing is not configured (STRIPE_SECRET_KEY is not set)")
+    gateway = StripeGateway(settings)
+
+    async def work(db: AsyncSession) -> int:
+        return await billing_service.reconcile(db, gateway)
+
+    print(f"reconciled {in_transaction(settings, work)} subscription(s) with Stripe")
 
 
 def _date(raw: str) -> date:

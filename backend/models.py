@@ -1,7 +1,7 @@
 """Every ORM model of the backend, imported in one place so `Base.metadata` knows them all."""
 
 from backend.accounts.models import EmailToken, User, UserSession
-from backend.billing.models import PaymentHistory, Subscription
+from backend.billing.models import PaymentHistory, StripeCustomer, StripeEvent, Subscription
 from backend.db import Base
 from backend.ratelimit import rate_limits
 
@@ -9,6 +9,8 @@ __all__ = [
     "Base",
     "EmailToken",
     "PaymentHistory",
+    "StripeCustomer",
+    "StripeEvent",
     "Subscription",
     "User",
     "UserSession",

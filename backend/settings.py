@@ -52,10 +52,24 @@ class Settings:
     smtp_password: str | None = None
     smtp_security: SmtpSecurity = "starttls"
     mail_from: str = "Calcapp <no-reply@calcapp.invalid>"
+    stripe_secret_key: str | None = None
+    """None means: billing is not configured (the upgrade page says so)."""
+    stripe_publishable_key: str | None = None
+    stripe_webhook_secret: str | None = None
+    stripe_plan_id: str = "premium-monthly"
+    stripe_api_base: str | None = None
+    """An emulator (localstripe) instead of Stripe, e.g. http://127.0.0.1:8420."""
 
     def __post_init__(self) -> None:
         if not (self.static_dir / "index.html").is_file():
             raise SettingsError(f"CALCAPP_STATIC_DIR has no index.html: {self.static_dir}")
+        if self.stripe_secret_key and not (
+            self.stripe_publishable_key and self.stripe_webhook_secret
+        ):
+            raise SettingsError(
+                "STRIPE_PUBLISHABLE_KEY and STRIPE_WEBHOOK_SECRET must be set "
+                "with STRIPE_SECRET_KEY"
+            )
         if not self.is_production:
             return
         if self.secret_key == DEV_SECRET_KEY or len(self.secret_key) < MIN_SECRET_LENGTH:
@@ -80,6 +94,17 @@ class Settings:
     @property
     def is_production(self) -> bool:
         return self.env == "production"
+
+    @property
+    def billing_configured(self) -> bool:
+        return self.stripe_secret_key is not None
+
+    @property
+    def stripe_js_url(self) -> str:
+        """Where the page loads Stripe.js from: Stripe, or the emulator's copy."""
+        if self.stripe_api_base:
+            return f"{self.stripe_api_base.rstrip('/')}/js.stripe.com/v3/"
+        return "https://js.stripe.com/v3/"
 
     @property
     def base_url(self) -> str:
@@ -186,4 +211,9 @@ _FROM_ENV: tuple[tuple[str, str, Parser], ...] = (
     ("SMTP_PASSWORD", "smtp_password", _text),
     ("SMTP_SECURITY", "smtp_security", _choice(get_args(SmtpSecurity), str.lower)),
     ("MAIL_FROM", "mail_from", _text),
+    ("STRIPE_SECRET_KEY", "stripe_secret_key", _text),
+    ("STRIPE_PUBLISHABLE_KEY", "stripe_publishable_key", _text),
+    ("STRIPE_WEBHOOK_SECRET", "stripe_webhook_secret", _text),
+    ("STRIPE_PLAN_ID", "stripe_plan_id", _text),
+    ("STRIPE_API_BASE", "stripe_api_base", _http_url),
 )

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import ConsoleMessage, Page
 
+from tests.stripe_support import register_webhook, stripe_env
 from tests.support import calcapp_env, chromium_executable, free_port, running_server
 
 
@@ -25,12 +26,16 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture(scope="session")
-def live_server(database_url: str, mail_env: dict[str, str]) -> Iterator[str]:
+def live_server(database_url: str, mail_env: dict[str, str], stripe_api_base: str) -> Iterator[str]:
     port = free_port()
     env = calcapp_env(
-        DATABASE_URL=database_url, CALCAPP_PUBLIC_URL=f"http://127.0.0.1:{port}", **mail_env
+        DATABASE_URL=database_url,
+        CALCAPP_PUBLIC_URL=f"http://127.0.0.1:{port}",
+        **mail_env,
+        **stripe_env(stripe_api_base),
     )
     with running_server(env, port=port) as (base_url, _):
+        register_webhook(stripe_api_base, "e2e", f"{base_url}/api/v1/billing/webhook")
         yield base_url
 
 

@@ -12,9 +12,7 @@ import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
-from uuid import uuid4
 
-import httpx
 import pytest
 from playwright.sync_api import (
     Browser,
@@ -27,11 +25,11 @@ from playwright.sync_api import (
 )
 
 from backend.database import connect
+from e2e.accounts import new_account, sign_in
 from e2e.calculator import history_entries, open_calculator, type_expression
 from e2e.conftest import API_ANSWER
 from tests.support import calcapp_env, free_port, run_async, run_calcapp, running_server
 
-PASSWORD = "Correct-horse-7"
 SYNC_TEXT = re.compile(r"^(Synced|Offline|Sync |\d+ waiting)")
 # Seconds: a retry after a failure waits 1 s, then 2, 4, 8 … (with jitter).
 RETRY_TIMEOUT_MS = 45_000
@@ -75,31 +73,11 @@ def calcapp(database_url: str, *args: str) -> None:
 
 
 def premium_account(base_url: str, database_url: str, *, premium: bool = True) -> str:
-    """A new account (signed up through the API), with premium granted by the operator."""
-    email = f"sync-{uuid4().hex[:8]}@example.com"
-    with httpx.Client(base_url=base_url) as client:
-        client.get("/api/v1/auth/csrf").raise_for_status()
-        response = client.post(
-            "/api/v1/auth/signup",
-            json={"email": email, "password": PASSWORD},
-            headers={"x-csrftoken": client.cookies["csrftoken"]},
-        )
-    assert response.status_code == 202, response.text
+    """A new account, with premium granted by the operator."""
+    email = new_account(base_url, "sync")
     if premium:
         calcapp(database_url, "users", "grant-premium", email)
     return email
-
-
-def sign_in(context: BrowserContext, base_url: str, email: str) -> None:
-    """Sign the browser context in through the API (it shares the context's cookies)."""
-    context.request.get(f"{base_url}/api/v1/auth/csrf")
-    token = next(c["value"] for c in context.cookies() if c["name"] == "csrftoken")
-    response = context.request.post(
-        f"{base_url}/api/v1/auth/login",
-        data={"email": email, "password": PASSWORD},
-        headers={"x-csrftoken": token},
-    )
-    assert response.status == 200, response.text()
 
 
 def sync_status(page: Page) -> Locator:

@@ -19,6 +19,7 @@ from backend.billing.models import Subscription
 RENEWAL_SLACK = timedelta(days=3)
 PAST_DUE_GRACE = timedelta(days=7)
 COMPLIMENTARY_UNTIL = datetime(2100, 1, 1, tzinfo=UTC)
+COMPLIMENTARY_PREFIX = "comp_"  # the stand-in Stripe ids of complimentary subscriptions
 
 
 def premium_condition() -> ColumnElement[bool]:
@@ -48,8 +49,8 @@ async def grant(db: AsyncSession, user_id: uuid.UUID, until: datetime | None) ->
     if subscription is None:
         subscription = Subscription(
             user_id=user_id,
-            stripe_customer_id=f"comp_{user_id.hex}",
-            stripe_subscription_id=f"comp_{user_id.hex}",
+            stripe_customer_id=f"{COMPLIMENTARY_PREFIX}{user_id.hex}",
+            stripe_subscription_id=f"{COMPLIMENTARY_PREFIX}{user_id.hex}",
             price_per_month=Decimal("0.00"),
             current_period_start=datetime.now(UTC),
         )

@@ -3,25 +3,28 @@
 
 import * as api from "./api.js";
 import { saveFile } from "./download.js";
+import {
+  FieldError,
+  OFFLINE_MESSAGE,
+  call,
+  current,
+  describe,
+  onAction,
+  onSubmit,
+  region,
+  render,
+  requireValue,
+  setText,
+  setUp,
+  showUnavailable,
+  whenOnline,
+} from "./page.js";
 import { startShell } from "./shell.js";
-
-const viewRoot = /** @type {HTMLElement} */ (document.getElementById("view"));
-const notice = /** @type {HTMLElement} */ (document.getElementById("notice"));
-const offlineBanner = /** @type {HTMLElement} */ (document.getElementById("offline-banner"));
 
 // The data-architecture document's email format, as the server checks it (docs/api.md).
 const EMAIL_FORMAT = /^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$/;
-const OFFLINE_MESSAGE = "You're offline. Try again when you're connected.";
-const GENERIC_MESSAGE = "Something went wrong. Please try again.";
-
-/** @type {string} the view shown */
-let current = "";
 /** @type {api.Me | null} */
 let account = null;
-/** Focus moves to a new view's heading, except for the first view of the page. */
-let firstView = true;
-/** What to do when the network comes back (retry what failed offline). */
-let onReconnect = null;
 
 // ---------------------------------------------------------------- password rules (hints)
 
@@ -58,93 +61,12 @@ function wirePasswordRules(input) {
   input.addEventListener("input", update);
 }
 
-// ---------------------------------------------------------------- messages
-
-function tooManyAttempts(seconds) {
-  if (seconds === null || seconds === undefined) return "Too many attempts — try again later.";
-  const minutes = Math.max(1, Math.ceil(seconds / 60));
-  return `Too many attempts — try again in ${minutes} minute${minutes === 1 ? "" : "s"}.`;
-}
-
-/** The sentence to show for a failed request. */
-function describe(error) {
-  if (!(error instanceof api.ApiError)) return GENERIC_MESSAGE;
-  if (error.code === "offline") return OFFLINE_MESSAGE;
-  if (error.status === 429) return tooManyAttempts(error.retryAfter);
-  // A validation failure's detail is "<field>: <message>"; the message alone reads better.
-  const [first] = error.errors;
-  if (error.code === "validation_error" && first?.key && first.message) return first.message;
-  return error.detail || GENERIC_MESSAGE;
-}
-
-function setOffline(offline) {
-  offlineBanner.hidden = !offline;
-}
-
-/** Run an API call, keeping the offline banner in step: any answer from the server means
- * the network is back, a request that could not be sent means it is not. */
-async function call(promise) {
-  try {
-    const value = await promise;
-    setOffline(false);
-    return value;
-  } catch (error) {
-    setOffline(error instanceof api.ApiError && error.code === "offline");
-    throw error;
-  }
-}
-
-function region(root, kind, name = "") {
-  return /** @type {HTMLElement | null} */ (root.querySelector(`[data-${kind}="${name}"]`));
-}
-
-function setText(element, text) {
-  if (element && element.textContent !== text) element.textContent = text;
-}
-
-/**
- * Show a message in a live region that was just emptied, one frame later, so that the same
- * message twice in a row is announced twice.
- */
-function announce(element, text) {
-  setText(element, "");
-  requestAnimationFrame(() => setText(element, text));
-}
-
-function showNotice(message) {
-  setText(notice, message);
-}
-
 // ---------------------------------------------------------------- views
-
-/**
- * Show the view `name` (a clone of template #view-<name>) and wire its controls.
- * @param {string} name
- * @param {{notice?: string, email?: string}} [options] a notice to show; the sign-in email
- */
-function render(name, options = {}) {
-  const template = /** @type {HTMLTemplateElement} */ (document.getElementById(`view-${name}`));
-  const root = /** @type {HTMLElement} */ (template.content.firstElementChild.cloneNode(true));
-  viewRoot.replaceChildren(root);
-  current = name;
-  onReconnect = null;
-  showNotice(options.notice ?? "");
-  root.querySelectorAll("[data-new-password]").forEach(wirePasswordRules);
-  root.querySelectorAll("[data-go]").forEach((button) => {
-    button.addEventListener("click", () => render(button.getAttribute("data-go")));
-  });
-  VIEWS[name]?.(root, options);
-  if (name !== "loading") {
-    if (!firstView) root.querySelector("h2")?.focus();
-    firstView = false;
-  }
-  return root;
-}
 
 /** Load the account (signed in or not) and show the matching view. */
 async function showHome(options = {}) {
   if (navigator.onLine === false) {
-    showUnavailable(OFFLINE_MESSAGE);
+    showUnavailable(OFFLINE_MESSAGE, showHome);
     return;
   }
   if (current === "" || current === "loading") render("loading");
@@ -156,15 +78,9 @@ async function showHome(options = {}) {
       account = null;
       render("signin", options);
     } else {
-      showUnavailable(describe(error));
+      showUnavailable(describe(error), showHome);
     }
   }
-}
-
-function showUnavailable(message) {
-  const root = render("unavailable");
-  setText(region(root, "alert"), message);
-  onReconnect = () => showHome();
 }
 
 /** The session ended elsewhere (signed out, password changed, account deleted). */
@@ -175,68 +91,6 @@ function sessionEnded() {
 
 // ---------------------------------------------------------------- forms
 
-/**
- * Handle a form's submit: buttons disabled while `task` runs, errors shown in its alert.
- * `task` returns nothing, or throws; a 401 from a signed-in form means the session ended.
- * @param {HTMLFormElement} form
- * @param {(fields: Record<string, string>) => Promise<void> | void} task
- * @param {{signedIn?: boolean}} [options]
- */
-function onSubmit(form, task, { signedIn = false } = {}) {
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    const buttons = [...form.querySelectorAll("button")];
-    if (buttons.some((button) => button.disabled)) return;
-    const alert = region(form, "alert");
-    const status = region(form, "status");
-    setText(alert, "");
-    setText(status, "");
-    form.querySelectorAll("[aria-invalid]").forEach((input) => input.removeAttribute("aria-invalid"));
-    const fields = Object.fromEntries(
-      [...new FormData(form)].map(([key, value]) => [key, typeof value === "string" ? value : ""]),
-    );
-    const hadFocus = buttons.find((button) => button === document.activeElement);
-    buttons.forEach((button) => (button.disabled = true));
-    form.setAttribute("aria-busy", "true");
-    try {
-      await task(fields);
-    } catch (error) {
-      if (signedIn && error instanceof api.ApiError && error.status === 401) {
-        sessionEnded();
-        return;
-      }
-      if (error instanceof FieldError) {
-        invalid(form, error.field);
-        announce(alert, error.message);
-      } else {
-        for (const problem of error instanceof api.ApiError ? error.errors : []) {
-          if (problem.key) invalid(form, problem.key, false);
-        }
-        announce(alert, describe(error));
-      }
-    } finally {
-      buttons.forEach((button) => (button.disabled = false));
-      form.removeAttribute("aria-busy");
-      if (hadFocus && form.isConnected && document.activeElement === document.body) hadFocus.focus();
-    }
-  });
-}
-
-/** A problem found before sending: shown in the form's alert, its field marked and focused. */
-class FieldError extends Error {
-  constructor(field, message) {
-    super(message);
-    this.field = field;
-  }
-}
-
-function invalid(form, name, focus = true) {
-  const input = form.elements.namedItem(name);
-  if (!(input instanceof HTMLInputElement)) return;
-  input.setAttribute("aria-invalid", "true");
-  if (focus) input.focus();
-}
-
 function requireEmail(value, field = "email") {
   const email = value.trim();
   if (!email) throw new FieldError(field, "Enter your email address.");
@@ -244,11 +98,6 @@ function requireEmail(value, field = "email") {
     throw new FieldError(field, "Enter an email address like name@example.com.");
   }
   return email;
-}
-
-function requireValue(value, field, message) {
-  if (!value) throw new FieldError(field, message);
-  return value;
 }
 
 function requireNewPassword(value, field) {
@@ -348,7 +197,7 @@ async function showVerify(token) {
       if (error instanceof api.ApiError && error.code === "offline") {
         retry.hidden = false; // keep the link's token: it is still good
         if (retrying) retry.focus();
-        onReconnect = attempt;
+        whenOnline(attempt);
       } else {
         clearFragment();
         next.hidden = false;
@@ -387,6 +236,8 @@ function fillAccount(root) {
   field("verify-row").hidden = account.email_verified;
   field("pending-row").hidden = !account.pending_email;
   setText(field("pending"), account.pending_email ?? "");
+  setText(field("plan"), account.premium ? "Premium — history synced on all your devices." : "Free");
+  setText(field("plan-link"), account.premium ? "Billing" : "Upgrade to Premium");
   /** @type {HTMLInputElement} */ (field("username")).value = account.email;
 }
 
@@ -482,34 +333,6 @@ function wireAccount(root) {
   });
 }
 
-/**
- * A button of the signed-in view: disabled while `task` runs; errors go to the alert region
- * named `regionName`, and a 401 means the session ended.
- */
-function onAction(root, action, regionName, task) {
-  const button = /** @type {HTMLButtonElement} */ (root.querySelector(`[data-action="${action}"]`));
-  const alert = region(root, "alert", regionName);
-  const status = region(root, "status", regionName);
-  button.addEventListener("click", async () => {
-    if (button.disabled) return;
-    setText(alert, "");
-    setText(status, "");
-    button.disabled = true;
-    try {
-      await task(status);
-    } catch (error) {
-      if (error instanceof api.ApiError && error.status === 401) {
-        sessionEnded();
-        return;
-      }
-      announce(alert, describe(error));
-    } finally {
-      button.disabled = false;
-      if (button.isConnected && document.activeElement === document.body) button.focus();
-    }
-  });
-}
-
 // ---------------------------------------------------------------- start
 
 const VIEWS = {
@@ -517,13 +340,6 @@ const VIEWS = {
   signup: wireSignup,
   forgot: wireForgot,
   account: wireAccount,
-  unavailable: (root) => {
-    const retry = /** @type {HTMLButtonElement} */ (root.querySelector('[data-action="retry"]'));
-    retry.addEventListener("click", () => {
-      retry.disabled = true;
-      showHome();
-    });
-  },
 };
 
 async function route() {
@@ -535,13 +351,10 @@ async function route() {
 }
 
 function start() {
-  setOffline(navigator.onLine === false);
-  window.addEventListener("offline", () => setOffline(true));
-  window.addEventListener("online", () => {
-    setOffline(false);
-    const retry = onReconnect;
-    onReconnect = null;
-    retry?.();
+  setUp({
+    views: VIEWS,
+    sessionEnded,
+    prepare: (root) => root.querySelectorAll("[data-new-password]").forEach(wirePasswordRules),
   });
   window.addEventListener("hashchange", () => {
     if (linkToken("verify") || linkToken("reset")) route();

@@ -256,3 +256,57 @@ export async function deleteAccount(password) {
   forgetPremiumUser();
   return answer;
 }
+
+// ---------------------------------------------------------------- billing (docs/api.md)
+
+/**
+ * @typedef {{status: string, premium: boolean, complimentary: boolean, price_per_month: string,
+ *   current_period_start: string, current_period_end: string, cancel_at_period_end: boolean,
+ *   canceled_at: string | null}} Subscription
+ * @typedef {{configured: boolean, publishable_key: string | null, stripe_js: string | null,
+ *   plan: {id: string, name: string, amount: string, currency: string, interval: string},
+ *   subscription: Subscription | null}} Billing
+ */
+
+/** The plan, this account's subscription, and what the payment form needs. @returns {Promise<Billing>} */
+export function billing() {
+  return json("GET", "/billing");
+}
+
+/** A SetupIntent's client secret for Stripe.js `confirmCardSetup`. @returns {Promise<{client_secret: string}>} */
+export function setupIntent() {
+  return json("POST", "/billing/setup-intent");
+}
+
+/**
+ * Subscribe with a saved card; `requires_action`: 3-D Secure through `confirmCardPayment`.
+ * @param {string} paymentMethod
+ * @returns {Promise<{status: string, requires_action: boolean, client_secret: string | null, billing: Billing}>}
+ */
+export function subscribe(paymentMethod) {
+  return json("POST", "/billing/subscribe", { payment_method: paymentMethod });
+}
+
+/** The subscription fetched from Stripe again (after 3-D Secure). @returns {Promise<Billing>} */
+export function refreshBilling() {
+  return json("POST", "/billing/refresh");
+}
+
+/** Cancel at the end of the period, or now. @param {boolean} atPeriodEnd @returns {Promise<Billing>} */
+export function cancelSubscription(atPeriodEnd) {
+  return json("POST", "/billing/cancel", { at_period_end: atPeriodEnd });
+}
+
+/** Undo a cancel at the end of the period. @returns {Promise<Billing>} */
+export function resumeSubscription() {
+  return json("POST", "/billing/resume");
+}
+
+/**
+ * The last payments, newest first.
+ * @returns {Promise<{items: {amount: string, currency: string, status: string, created_at: string,
+ *   receipt_url: string | null}[]}>}
+ */
+export function payments() {
+  return json("GET", "/billing/payments");
+}

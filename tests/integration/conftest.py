@@ -15,6 +15,7 @@ from backend.app import create_app
 from backend.settings import Settings
 from tests.api import Api
 from tests.mailbox import Mailbox
+from tests.stripe_support import register_webhook, stripe_env
 from tests.support import calcapp_env, running_server
 from tests.sync_client import set_premium, stored_user
 
@@ -60,10 +61,13 @@ def email() -> str:
 
 
 @pytest.fixture(scope="session")
-def server(database_url: str, mail_env: dict[str, str]) -> Iterator[str]:
-    """A real `calcapp serve` process: requests run truly in parallel (the in-process test
-    client runs one request at a time)."""
-    with running_server(calcapp_env(DATABASE_URL=database_url, **mail_env)) as (base_url, _):
+def server(database_url: str, mail_env: dict[str, str], stripe_api_base: str) -> Iterator[str]:
+    """A real `calcapp serve` process, billing through the emulator, which sends it its
+    webhook events. Requests run truly in parallel here (the in-process test client runs one
+    request at a time)."""
+    env = calcapp_env(DATABASE_URL=database_url, **mail_env, **stripe_env(stripe_api_base))
+    with running_server(env) as (base_url, _):
+        register_webhook(stripe_api_base, "integration", f"{base_url}/api/v1/billing/webhook")
         yield base_url
 
 

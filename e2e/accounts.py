@@ -1,0 +1,36 @@
+"""Accounts for browser tests: made through the API, signed in through the API."""
+
+from __future__ import annotations
+
+from uuid import uuid4
+
+import httpx
+from playwright.sync_api import BrowserContext
+
+PASSWORD = "Correct-horse-7"
+
+
+def new_account(base_url: str, prefix: str = "user") -> str:
+    """A new account, signed up through the API (the sign-up form has its own tests)."""
+    email = f"{prefix}-{uuid4().hex[:8]}@example.com"
+    with httpx.Client(base_url=base_url) as client:
+        client.get("/api/v1/auth/csrf").raise_for_status()
+        response = client.post(
+            "/api/v1/auth/signup",
+            json={"email": email, "password": PASSWORD},
+            headers={"x-csrftoken": client.cookies["csrftoken"]},
+        )
+    assert response.status_code == 202, response.text
+    return email
+
+
+def sign_in(context: BrowserContext, base_url: str, email: str) -> None:
+    """Sign the browser context in through the API (it shares the context's cookies)."""
+    context.request.get(f"{base_url}/api/v1/auth/csrf")
+    token = next(c["value"] for c in context.cookies() if c["name"] == "csrftoken")
+    response = context.request.post(
+        f"{base_url}/api/v1/auth/login",
+        data={"email": email, "password": PASSWORD},
+        headers={"x-csrftoken": token},
+    )
+    assert response.status == 200, response.text()
