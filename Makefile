@@ -8,7 +8,7 @@ PYTEST_ARGS ?=
 STRIPE ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help run test test-db lint browser bench clean
+.PHONY: help run test test-slow test-db lint browser bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -49,12 +49,16 @@ lint: $(VENV)/.installed-dev  ## ruff and mypy
 	$(BIN)/mypy
 
 test: lint browser  ## lint, then unit, integration (real PostgreSQL) and end-to-end (Chromium) tests
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -m "not slow" $(PYTEST_ARGS)
+
+test-slow: $(VENV)/.installed-dev  ## the long runs `make test` leaves out (fuzzing at length)
+	$(BIN)/pytest -m slow $(PYTEST_ARGS)
 
 test-db: $(VENV)/.installed-dev  ## only the tests that need PostgreSQL (not the browser ones)
-	$(BIN)/pytest -m "db and not e2e" $(PYTEST_ARGS)
+	$(BIN)/pytest -m "db and not e2e and not slow" $(PYTEST_ARGS)
 
 bench: browser  ## run the benchmarks (bench/) and write docs/benchmarks.md
+	@command -v wrk >/dev/null 2>&1 || apt-get install -y wrk
 	$(BIN)/python -m bench.run
 
 clean:  ## remove the virtualenv and caches (keeps .data/, the local database)

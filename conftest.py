@@ -108,5 +108,5 @@ def fresh_limits(database_url: str) -> None:
 @pytest.fixture(scope="session")
 def stripe_api_base() -> Iterator[str]:
     """localstripe, the Stripe emulator, on a free loopback port for the whole session."""
-    with stripe_emulator() as base:
-        yield base
+    with stripe_emulator() as emulator:
+        yield emulator.base

@@ -13,7 +13,7 @@ from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, YamlRenderPlugin
 
-from backend import health
+from backend import health, migrate
 from backend.accounts import routes as accounts
 from backend.accounts.passwords import PasswordHasher
 from backend.accounts.sessions import provide_viewer
@@ -23,7 +23,9 @@ from backend.db import database_lifespan, provide_engine, provide_session
 from backend.errors import EXCEPTION_HANDLERS, AppError
 from backend.history import routes as premium_history
 from backend.mail import mailer_from_settings
+from backend.metrics import Metrics, MetricsMiddleware, metrics_endpoint
 from backend.pwa import Shell, shell_file, shell_index
+from backend.request_id import RequestIdMiddleware
 from backend.security import security_headers
 from backend.settings import Settings
 
@@ -45,7 +47,11 @@ def billing_lifespan(
                 await gateway.ensure_plan()
             except AppError as exc:
                 logger.warning("Stripe plan not checked at start-up: %s", exc.detail)
-        yield
+        try:
+            yield
+        finally:
+            if gateway is not None:
+                await gateway.close()
 
     return lifespan
 
@@ -55,6 +61,7 @@ def create_app(settings: Settings) -> Litestar:
         path=API_PREFIX,
         route_handlers=[
             health.health,
+            health.ready,
             accounts.router(),
             premium_history.router(),
             billing.router(),
@@ -66,9 +73,11 @@ def create_app(settings: Settings) -> Litestar:
     hasher = PasswordHasher(settings.bcrypt_rounds)
     mailer = mailer_from_settings(settings)
     gateway = StripeGateway(settings) if settings.billing_configured else None
+    metrics = Metrics()
+    migration_head = migrate.head_revision()
 
-    return Litestar(
-        route_handlers=[api, shell_index, shell_file],
+    app = Litestar(
+        route_handlers=[api, metrics_endpoint, shell_index, shell_file],
         dependencies={
             "engine": Provide(provide_engine),
             "db_session": Provide(provide_session),
@@ -78,6 +87,8 @@ def create_app(settings: Settings) -> Litestar:
             "hasher": Provide(lambda: hasher, sync_to_thread=False),
             "mailer": Provide(lambda: mailer, sync_to_thread=False),
             "gateway": Provide(lambda: gateway, sync_to_thread=False),
+            "metrics": Provide(lambda: metrics, sync_to_thread=False),
+            "migration_head": Provide(lambda: migration_head, sync_to_thread=False),
         },
         lifespan=[database_lifespan(settings), billing_lifespan(gateway)],
         on_shutdown=[hasher.close],
@@ -101,3 +112,7 @@ def create_app(settings: Settings) -> Litestar:
         logging_config=None,
         debug=False,
     )
+    metrics.watch_pool(lambda: app.state.engine.pool if "engine" in app.state else None)
+    # Around the whole app, not as route middleware: requests matching no route count too.
+    app.asgi_handler = RequestIdMiddleware(MetricsMiddleware(app.asgi_handler, metrics))
+    return app

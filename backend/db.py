@@ -41,6 +41,8 @@ def create_engine(database_url: str, *, pool_size: int = 10) -> AsyncEngine:
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_pre_ping=True,
+        # Errors and logs name the SQL but not its values (password hashes, tokens, emails).
+        hide_parameters=True,
         connect_args={"timeout": CONNECT_TIMEOUT_SECONDS},
     )
 

@@ -12,10 +12,13 @@ import logging
 from http import HTTPStatus
 from typing import Any, ClassVar
 
+import asyncpg
+import sqlalchemy.exc
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_422_UNPROCESSABLE_ENTITY, HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.types import ExceptionHandlersMap
+from sqlalchemy.exc import DBAPIError
 
 logger = logging.getLogger(__name__)
 
@@ -126,7 +129,43 @@ def _http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     return _json(status, error_body(exc.detail, code), exc.headers)
 
 
+# SQLSTATE classes of a lost or refused connection: 08 connection exception, 57P01-57P03
+# admin/crash shutdown and "the database system is starting up".
+_UNREACHABLE_STATES = ("08", "57P01", "57P02", "57P03")
+
+
+def database_unreachable(exc: BaseException) -> bool:
+    """Is `exc` the database being out of reach (down, restarting, the connection lost)?"""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, OSError | TimeoutError | asyncpg.InterfaceError):
+            return True
+        if isinstance(seen, DBAPIError) and seen.connection_invalidated:
+            return True
+        if isinstance(seen, sqlalchemy.exc.TimeoutError):  # no pool connection came free
+            return True
+        state = getattr(seen, "sqlstate", None)
+        if isinstance(state, str) and state.startswith(_UNREACHABLE_STATES):
+            return True
+        seen = seen.__cause__ or (seen.orig if isinstance(seen, DBAPIError) else None)
+    return False
+
+
+def _json_too_deep(exc: Exception) -> bool:
+    """msgspec decoding JSON that nests deeper than Python's recursion limit (the request
+    body): the client's fault, which Litestar does not turn into a 400 itself."""
+    return isinstance(exc, RecursionError) and "while deserializing" in str(exc)
+
+
 def _unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    if _json_too_deep(exc):
+        return _json(400, error_body("The JSON nests too deeply", "bad_request"), None)
+    if database_unreachable(exc):
+        logger.warning("database unreachable on %s %s: %s", request.method, request.url.path, exc)
+        unavailable = DatabaseUnavailableError(
+            "The database is unreachable: try again in a moment", headers={"Retry-After": "5"}
+        )
+        return _app_error(request, unavailable)
     logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     body = error_body("Internal server error", "internal_error")
     return _json(HTTP_500_INTERNAL_SERVER_ERROR, body, None)

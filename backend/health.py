@@ -1,4 +1,8 @@
-"""`GET /api/v1/health`: is the app up, and can it reach its database?"""
+"""`GET /api/v1/health`: is the app up, and can it reach its database? (liveness)
+
+`GET /api/v1/ready`: can it serve, that is, does the database answer and is its schema at the
+migration scripts' head? (readiness: a deploy sends traffic only once this is 200)
+"""
 
 from __future__ import annotations
 
@@ -13,7 +17,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.deps import Provided
-from backend.errors import DatabaseUnavailableError
+from backend.errors import DatabaseUnavailableError, ServiceUnavailableError
+from backend.openapi import failures
 
 HEALTH_TIMEOUT_SECONDS = 3.0
 
@@ -47,7 +52,55 @@ async def database_health(engine: AsyncEngine) -> DatabaseHealth:
     summary="Liveness and database reachability",
     description="200 with the database's state; 503 `database_unavailable` when it is unreachable.",
     tags=["operations"],
+    responses=failures(),
     cache_control=None,
 )
 async def health(engine: Provided[AsyncEngine]) -> Health:
     return Health(status="ok", database=await database_health(engine))
+
+
+class MigrationsPendingError(ServiceUnavailableError):
+    code = "migrations_pending"
+
+
+class Ready(msgspec.Struct, frozen=True):
+    status: Literal["ready"]
+    revision: str
+
+
+async def schema_revisions(engine: AsyncEngine) -> set[str]:
+    """The database's Alembic revisions (none on an empty database)."""
+    try:
+        async with asyncio.timeout(HEALTH_TIMEOUT_SECONDS), engine.connect() as conn:
+            exists = (await conn.execute(text("SELECT to_regclass('alembic_version')"))).scalar()
+            if exists is None:
+                return set()
+            rows = await conn.execute(text("SELECT version_num FROM alembic_version"))
+            return {str(row) for row in rows.scalars()}
+    except (SQLAlchemyError, OSError, TimeoutError) as exc:
+        raise DatabaseUnavailableError(
+            "The database is unreachable", headers={"Retry-After": "5"}
+        ) from exc
+
+
+@get(
+    "/ready",
+    summary="Readiness: the database answers and its schema is up to date",
+    description=(
+        "200 when the database answers and is migrated to the code's head revision; 503 "
+        "`database_unavailable` or `migrations_pending` otherwise."
+    ),
+    tags=["operations"],
+    responses=failures(codes={503: "`migrations_pending`: the schema is not at the code's head"}),
+    cache_control=None,
+)
+async def ready(engine: Provided[AsyncEngine], migration_head: Provided[str]) -> Ready:
+    """`migration_head`: the scripts' head revision, computed once by `create_app`."""
+    revisions = await schema_revisions(engine)
+    if revisions != {migration_head}:
+        current = ", ".join(sorted(revisions)) or "none"
+        raise MigrationsPendingError(
+            f"The database schema is at revision {current}; this code expects {migration_head} "
+            "(calcapp db upgrade)"
+        )
+    return Ready(status="ready", revision=migration_head)

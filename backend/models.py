@@ -3,12 +3,15 @@
 from backend.accounts.models import EmailToken, User, UserSession
 from backend.billing.models import PaymentHistory, StripeCustomer, StripeEvent, Subscription
 from backend.db import Base
+from backend.ops.models import RetainedPayment, RetentionNotice
 from backend.ratelimit import rate_limits
 
 __all__ = [
     "Base",
     "EmailToken",
     "PaymentHistory",
+    "RetainedPayment",
+    "RetentionNotice",
     "StripeCustomer",
     "StripeEvent",
     "Subscription",

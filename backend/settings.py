@@ -23,6 +23,7 @@ SmtpSecurity = Literal["starttls", "tls", "none"]
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEV_SECRET_KEY = "calcapp-development-secret-do-not-use-in-production"  # noqa: S105
 MIN_SECRET_LENGTH = 32
+MIN_TOKEN_LENGTH = 16
 PRODUCTION_BCRYPT_ROUNDS = 12
 
 
@@ -59,6 +60,8 @@ class Settings:
     stripe_plan_id: str = "premium-monthly"
     stripe_api_base: str | None = None
     """An emulator (localstripe) instead of Stripe, e.g. http://127.0.0.1:8420."""
+    metrics_token: str | None = None
+    """None means: `GET /metrics` is open (restrict it to the monitoring network)."""
 
     def __post_init__(self) -> None:
         if not (self.static_dir / "index.html").is_file():
@@ -170,6 +173,14 @@ def _http_url(name: str, raw: str) -> str:
     return raw
 
 
+def _token(name: str, raw: str) -> str:
+    if len(raw) < MIN_TOKEN_LENGTH or not raw.isascii() or not raw.isprintable() or " " in raw:
+        raise SettingsError(
+            f"{name} must be at least {MIN_TOKEN_LENGTH} printable ASCII characters, no spaces"
+        )
+    return raw
+
+
 def _integer(low: int, high: int) -> Parser:
     def parse(name: str, raw: str) -> int:
         try:
@@ -216,4 +227,5 @@ _FROM_ENV: tuple[tuple[str, str, Parser], ...] = (
     ("STRIPE_WEBHOOK_SECRET", "stripe_webhook_secret", _text),
     ("STRIPE_PLAN_ID", "stripe_plan_id", _text),
     ("STRIPE_API_BASE", "stripe_api_base", _http_url),
+    ("CALCAPP_METRICS_TOKEN", "metrics_token", _token),
 )

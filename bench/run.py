@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import history_scale, login_load, pwa_weight, sync_ingest
+from bench import history_scale, login_load, pwa_weight, sync_ingest, throughput
 
 ROOT = Path(__file__).resolve().parent.parent
 REPORT = ROOT / "docs" / "benchmarks.md"
@@ -107,6 +107,46 @@ def ingest_rows(ingest: dict[str, Any]) -> list[tuple[str, ...]]:
     ]
 
 
+def throughput_rows(load: dict[str, Any]) -> list[tuple[str, ...]]:
+    static, health, push = load["static"], load["health"], load["push"]
+    how = f"bench/throughput.py: wrk, {load['connections']} connections, {load['seconds']} s"
+
+    def errors(result: dict[str, float]) -> str:
+        return f", {result['non_2xx']:.0f} non-2xx" if result["non_2xx"] else ""
+
+    return [
+        (
+            "GET /api/v1/health, requests/s",
+            f"{how} (one database round trip each)",
+            f"{health['rps']:,.0f} req/s, p99 {health['p99_ms']:.0f} ms{errors(health)}",
+            "≥ 400 req/s",
+            f"{health['rps'] / static['rps']:.2f} x the static baseline",
+        ),
+        (
+            "POST /api/v1/sync/push of 10 new ops, requests/s",
+            f"{how}; each request a new device of one of {throughput.USERS} premium accounts",
+            f"{push['rps']:,.0f} req/s ({push['rps'] * 10:,.0f} ops/s), "
+            f"p99 {push['p99_ms']:.0f} ms{errors(push)}",
+            "≥ 100 req/s",
+            f"{push['rps'] / static['rps']:.2f} x the static baseline",
+        ),
+        (
+            "Baseline: a static file from memory, requests/s",
+            f"{how}, GET /icons/icon.svg",
+            f"{static['rps']:,.0f} req/s",
+            "—",
+            "1.00",
+        ),
+        (
+            "Server memory (RSS)",
+            "VmRSS of the `calcapp serve` process: after start-up / peak under the push load",
+            f"{load['idle_rss_mb']:.0f} MB / {load['peak_rss_mb']:.0f} MB",
+            "< 150 MB / < 300 MB",
+            f"{load['peak_rss_mb'] / load['idle_rss_mb']:.2f} x idle",
+        ),
+    ]
+
+
 def scale_rows(scale: dict[str, Any]) -> list[tuple[str, ...]]:
     targets = {
         "newest 100": 10,
@@ -136,6 +176,7 @@ def main() -> None:
         *pwa_rows(pwa_weight.measure(runs=15)),
         *login_rows(login_load.measure()),
         *ingest_rows(sync_ingest.measure()),
+        *throughput_rows(throughput.measure()),
     ]
     scale = history_scale.measure()
     rows += scale_rows(scale)

@@ -48,6 +48,13 @@ def bench_database() -> Iterator[str]:
 @contextmanager
 def bench_server(database_url: str) -> Iterator[str]:
     """`calcapp serve` in production mode on that database (mail to a local SMTP sink)."""
+    with bench_server_process(database_url) as (base_url, _):
+        yield base_url
+
+
+@contextmanager
+def bench_server_process(database_url: str) -> Iterator[tuple[str, int]]:
+    """The same, with the server's process id."""
     with smtp_server() as mailbox:
         env = calcapp_env(
             DATABASE_URL=database_url,
@@ -59,8 +66,8 @@ def bench_server(database_url: str) -> Iterator[str]:
             SMTP_PORT=str(mailbox.port),
             SMTP_SECURITY="none",
         )
-        with running_server(env) as (base_url, _):
-            yield base_url
+        with running_server(env) as (base_url, process):
+            yield base_url, process.pid
 
 
 async def create_premium_users(database_url: str, count: int) -> list[tuple[uuid.UUID, str]]:

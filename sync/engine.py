@@ -298,6 +298,9 @@ SEARCH = "AND expression ILIKE '%' || :q || '%'"
 BEFORE = "AND (created_at, id) < (:before_at, :before_id)"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MICROSECOND = timedelta(microseconds=1)
+# A `before` cursor past what a datetime holds pages from the end (or the start) of time.
+EARLIEST_MICROS = (datetime.min.replace(tzinfo=UTC) - EPOCH) // MICROSECOND
+LATEST_MICROS = (datetime.max.replace(tzinfo=UTC) - EPOCH) // MICROSECOND
 
 
 def _like_literal(term: str) -> str:
@@ -320,7 +323,8 @@ async def history(
         await conn.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
         params["q"] = _like_literal(q)
     if before:
-        params.update(before_at=EPOCH + before.first * MICROSECOND, before_id=before.id)
+        micros = min(max(before.first, EARLIEST_MICROS), LATEST_MICROS)
+        params.update(before_at=EPOCH + micros * MICROSECOND, before_id=before.id)
     sql = HISTORY_PAGE.format(search=SEARCH if q else "", before=BEFORE if before else "")
     rows = (await conn.execute(text(sql), params)).all()
     page = rows[:limit]

@@ -24,8 +24,14 @@ MAX_EXPRESSION = 500
 MAX_RESULT = 100
 MAX_METADATA_BYTES = 2048
 MAX_SEQ = 2**53 - 1  # what a JavaScript number holds exactly
+MAX_OUTBOX_AGE_MS = 10 * 366 * 24 * 3600 * 1000  # ten years: clients clamp to it
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 CLOCK_LEEWAY = timedelta(hours=24)
+
+# PostgreSQL text and jsonb cannot hold NUL (U+0000): ops carrying one are rejected.
+NUL = "\x00"
+NO_NUL = r"^[^\x00]*$"
+BIGINT = Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]
 
 Seq = Annotated[int, msgspec.Meta(ge=1, le=MAX_SEQ)]
 AwareDatetime = Annotated[datetime, msgspec.Meta(tz=True)]
@@ -45,6 +51,8 @@ class PushEnvelope(msgspec.Struct, forbid_unknown_fields=True):
     ops: list[Any]
     """Each an `Op`; decoded one by one (see `parse_op`)."""
     acked_through: Annotated[int, msgspec.Meta(ge=0, le=MAX_SEQ)] = 0
+    outbox_oldest_age_ms: Annotated[int, msgspec.Meta(ge=0, le=MAX_OUTBOX_AGE_MS)] | None = None
+    """How long the oldest op still in the device's outbox has waited (telemetry only)."""
 
 
 class CreateData(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
@@ -127,9 +135,28 @@ def op_problem(op: Op) -> str | None:
             and len(msgspec.json.encode(op.data.metadata)) > MAX_METADATA_BYTES
         ):
             return f"`metadata` is over {MAX_METADATA_BYTES} bytes"
+        if NUL in op.data.expression or NUL in op.data.result or _holds_nul(op.data.metadata):
+            return "the op holds a NUL character (U+0000), which cannot be stored"
     elif op.target is None or op.data is not None:
         return "a delete op carries `target` and no `data`"
     return None
+
+
+def _holds_nul(value: Any) -> bool:
+    """Is there a NUL in any string (key or value) of decoded JSON? (Iterative: metadata may
+    nest as deep as the decoder allows.)"""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if NUL in item:
+                return True
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return False
 
 
 def clock_in_range(created_at: datetime, now: datetime) -> bool:
@@ -167,10 +194,11 @@ class PullResponse(msgspec.Struct, frozen=True):
 
 
 class Position(msgspec.Struct, frozen=True, array_like=True):
-    """Where a page ends: the last row's (version, id) for pull, (created_at µs, id) for history."""
+    """Where a page ends: the last row's (version, id) for pull, (created_at µs, id) for history.
+    Both are PostgreSQL bigints: a cursor holding anything larger is not one of ours."""
 
-    first: int
-    id: int
+    first: BIGINT
+    id: BIGINT
 
 
 def encode_cursor(position: Position) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -15,6 +16,7 @@ from typing import Any
 import httpx
 import stripe
 
+from backend.settings import Settings
 from scripts.run_with_stripe import wait_until_up
 from tests.support import free_port
 
@@ -29,29 +31,41 @@ FAILING_CHARGE_CARD = "4000000000000341"  # saved, but the charge fails
 THREE_D_SECURE_CARD = "4000002500003155"
 
 
-@contextmanager
-def stripe_emulator() -> Iterator[str]:
-    """localstripe on a free loopback port, its data in a temporary file; yields its URL."""
-    port = free_port()
-    with tempfile.TemporaryDirectory() as folder:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "scripts.stripe_emulator",
-                str(port),
-                str(Path(folder) / "store"),
-            ],
+class Emulator:
+    """localstripe on a loopback port, its data in `store`: can be stopped and started again
+    (same port, same data), as when Stripe is unreachable for a while."""
+
+    def __init__(self, store: Path) -> None:
+        self.store = store
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "scripts.stripe_emulator", str(self.port), str(self.store)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        base = f"http://127.0.0.1:{port}"
+        wait_until_up(self.base, self.process)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+            self.process = None
+
+
+@contextmanager
+def stripe_emulator() -> Iterator[Emulator]:
+    """A running emulator with its data in a temporary folder."""
+    with tempfile.TemporaryDirectory() as folder:
+        emulator = Emulator(Path(folder) / "store")
+        emulator.start()
         try:
-            wait_until_up(base, process)
-            yield base
+            yield emulator
         finally:
-            process.terminate()
-            process.wait(timeout=10)
+            emulator.stop()
 
 
 def stripe_env(base: str) -> dict[str, str]:
@@ -62,6 +76,17 @@ def stripe_env(base: str) -> dict[str, str]:
         "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
         "STRIPE_API_BASE": base,
     }
+
+
+def with_stripe(settings: Settings, base: str) -> Settings:
+    """`settings` billing through the emulator at `base` (for an in-process app)."""
+    return dataclasses.replace(
+        settings,
+        stripe_secret_key=SECRET_KEY,
+        stripe_publishable_key=PUBLISHABLE_KEY,
+        stripe_webhook_secret=WEBHOOK_SECRET,
+        stripe_api_base=base,
+    )
 
 
 def register_webhook(base: str, name: str, url: str) -> None:

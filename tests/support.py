@@ -19,6 +19,8 @@ from typing import Any, ParamSpec, TypeVar
 
 import httpx
 
+from backend import migrate
+
 CALCAPP = [sys.executable, "-m", "backend.cli"]
 
 P = ParamSpec("P")
@@ -88,15 +90,16 @@ def wait_until_healthy(
 
 @contextmanager
 def running_server(
-    env: Mapping[str, str], *args: str, port: int | None = None
+    env: Mapping[str, str], *args: str, port: int | None = None, log: Path | None = None
 ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """`calcapp serve` on a free port; yields its base URL; stopped with Ctrl+C (SIGINT).
 
-    Its output goes to a temporary file (a pipe nobody reads would fill up and stall it).
+    Its output goes to `log`, or to a temporary file (a pipe nobody reads would fill up and
+    stall it).
     """
     port = port or free_port()
     with tempfile.TemporaryDirectory() as folder:
-        log = Path(folder) / "calcapp.log"
+        log = log or Path(folder) / "calcapp.log"
         with log.open("wb") as output:
             process = subprocess.Popen(
                 [*CALCAPP, "serve", *args],
@@ -116,3 +119,19 @@ def running_server(
                 except subprocess.TimeoutExpired:
                     process.kill()
                     process.wait()
+
+
+def migrated_database(make_database: Callable[[], str]) -> str:
+    """A new database migrated to head (for tests that act on every row of their database)."""
+    url = make_database()
+    in_thread(migrate.upgrade, url)
+    return url
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess[str], message: str) -> None:
+    """`calcapp` failed as operators are promised: exit 2, one `calcapp: error:` line."""
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    assert result.stderr.startswith("calcapp: error: "), result.stderr
+    assert message in result.stderr, result.stderr
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert "Traceback" not in result.stderr

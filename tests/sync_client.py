@@ -95,12 +95,14 @@ async def stored(database_url: str, email: str) -> list[tuple[str, int, bool]]:
 
 
 async def set_premium(database_url: str, email: str, *, active: bool) -> None:
+    """Premium on or off through a complimentary subscription (no Stripe objects behind it,
+    like `calcapp users grant-premium`, so `billing reconcile` leaves it alone)."""
     conn = await connect(database_url)
     try:
         await conn.execute(
             """INSERT INTO subscriptions (user_id, stripe_customer_id, stripe_subscription_id,
                    status, price_per_month, current_period_start, current_period_end)
-               SELECT id, 'cus_' || id, 'sub_' || id, 'active', 5.00,
+               SELECT id, 'comp_' || id, 'comp_' || id, 'active', 0.00,
                       now(), now() + interval '30 days'
                FROM users WHERE email = $1
                ON CONFLICT (user_id) DO UPDATE SET status = EXCLUDED.status,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from litestar import Request, Response, Router, delete, get, patch, post
+from litestar import HttpMethod, Request, Response, Router, delete, get, patch, post, route
 from litestar.background_tasks import BackgroundTask
 from litestar.di import Provide
 from litestar.params import JSONBody
@@ -29,8 +29,11 @@ from backend.accounts.schemas import (
     TokenIn,
 )
 from backend.accounts.sessions import Viewer, signed_in
+from backend.billing import service as billing_service
+from backend.billing.gateway import StripeGateway
 from backend.deps import Provided
 from backend.mail import Mailer, MailOutbox, deliver
+from backend.openapi import JSON_BODY, failures, no_content
 from backend.ratelimit import Limit
 from backend.settings import Settings
 
@@ -67,7 +70,12 @@ async def csrf() -> None:
     """Any GET sets the `csrftoken` cookie when missing; this one does nothing else."""
 
 
-@post("/auth/signup", status_code=HTTP_202_ACCEPTED, summary="Create an account")
+@post(
+    "/auth/signup",
+    status_code=HTTP_202_ACCEPTED,
+    summary="Create an account",
+    responses=failures(*JSON_BODY, 429),
+)
 async def signup(
     data: JSONBody[SignupIn],
     request: AnyRequest,
@@ -81,7 +89,14 @@ async def signup(
     return with_mail(Message(SIGNUP_ANSWER), HTTP_202_ACCEPTED, accounts.outbox, mailer)
 
 
-@post("/auth/login", status_code=HTTP_200_OK, summary="Sign in")
+@post(
+    "/auth/login",
+    status_code=HTTP_200_OK,
+    summary="Sign in",
+    responses=failures(
+        *JSON_BODY, 429, codes={401: "`invalid_credentials`: wrong email or password"}
+    ),
+)
 async def login(
     data: JSONBody[LoginIn],
     request: AnyRequest,
@@ -98,7 +113,12 @@ async def login(
     return Response(me, cookies=[sessions.cookie(token, secure=settings.is_production)])
 
 
-@post("/auth/logout", status_code=HTTP_204_NO_CONTENT, summary="Sign out")
+@post(
+    "/auth/logout",
+    status_code=HTTP_204_NO_CONTENT,
+    summary="Sign out",
+    responses=failures(403) | no_content("Signed out: the session ended, its cookie cleared"),
+)
 async def logout(
     request: AnyRequest, db_session: Provided[AsyncSession], settings: Provided[Settings]
 ) -> Response[None]:
@@ -115,6 +135,13 @@ async def logout(
     "/auth/verify-email",
     status_code=HTTP_200_OK,
     summary="Confirm an email address from the mailed link",
+    responses=failures(
+        *JSON_BODY,
+        codes={
+            400: "`invalid_token`: unknown, used or expired",
+            409: "`email_taken`: another account took the address meanwhile",
+        },
+    ),
 )
 async def verify_email(
     data: JSONBody[TokenIn], db_session: Provided[AsyncSession]
@@ -127,6 +154,7 @@ async def verify_email(
     "/auth/resend-verification",
     status_code=HTTP_202_ACCEPTED,
     summary="Mail the confirmation link again",
+    responses=failures(401, 403, codes={409: "`already_verified`"}),
 )
 async def resend_verification(
     db_session: Provided[AsyncSession],
@@ -139,7 +167,12 @@ async def resend_verification(
     return with_mail(answer, HTTP_202_ACCEPTED, accounts.outbox, mailer)
 
 
-@post("/auth/forgot-password", status_code=HTTP_202_ACCEPTED, summary="Mail a reset link")
+@post(
+    "/auth/forgot-password",
+    status_code=HTTP_202_ACCEPTED,
+    summary="Mail a reset link",
+    responses=failures(*JSON_BODY, 429),
+)
 async def forgot_password(
     data: JSONBody[EmailIn],
     request: AnyRequest,
@@ -154,7 +187,12 @@ async def forgot_password(
     return with_mail(Message(FORGOT_ANSWER), HTTP_202_ACCEPTED, accounts.outbox, mailer)
 
 
-@post("/auth/reset-password", status_code=HTTP_204_NO_CONTENT, summary="Choose a new password")
+@post(
+    "/auth/reset-password",
+    status_code=HTTP_204_NO_CONTENT,
+    summary="Choose a new password",
+    responses=failures(*JSON_BODY, codes={400: "`invalid_token`: unknown, used or expired"}),
+)
 async def reset_password(
     data: JSONBody[ResetPasswordIn],
     db_session: Provided[AsyncSession],
@@ -163,12 +201,16 @@ async def reset_password(
     await service.reset_password(db_session, data.token, data.password, hasher)
 
 
-@get("/me", summary="The signed-in account")
+@get("/me", summary="The signed-in account", responses=failures(401))
 async def me(db_session: Provided[AsyncSession], viewer: Provided[Viewer]) -> Me:
     return await service.to_me(db_session, signed_in(viewer))
 
 
-@patch("/me", summary="Change the display name or the email address")
+@patch(
+    "/me",
+    summary="Change the display name or the email address",
+    responses=failures(*JSON_BODY, 401),
+)
 async def update_me(
     data: JSONBody[ProfileIn],
     db_session: Provided[AsyncSession],
@@ -182,7 +224,12 @@ async def update_me(
     return with_mail(updated, HTTP_200_OK, accounts.outbox, mailer)
 
 
-@post("/me/password", status_code=HTTP_204_NO_CONTENT, summary="Change the password")
+@post(
+    "/me/password",
+    status_code=HTTP_204_NO_CONTENT,
+    summary="Change the password",
+    responses=failures(*JSON_BODY, 401, codes={403: "`wrong_password`"}),
+)
 async def change_password(
     data: JSONBody[PasswordChangeIn],
     request: AnyRequest,
@@ -200,7 +247,11 @@ async def change_password(
     )
 
 
-@get("/me/export", summary="Download everything we hold about you (JSON)")
+@get(
+    "/me/export",
+    summary="Download everything we hold about you (JSON)",
+    responses=failures(401),
+)
 async def export(
     db_session: Provided[AsyncSession], viewer: Provided[Viewer]
 ) -> Response[dict[str, Any]]:
@@ -209,15 +260,32 @@ async def export(
     return Response(data, headers={"Content-Disposition": disposition})
 
 
-@delete("/me", status_code=HTTP_204_NO_CONTENT, summary="Delete the account")
+@delete(
+    "/me",
+    status_code=HTTP_204_NO_CONTENT,
+    summary="Delete the account",
+    responses=failures(
+        *JSON_BODY,
+        401,
+        codes={
+            403: "`wrong_password`",
+            503: "`billing_unavailable`: Stripe, which must stop the subscription first, "
+            "cannot be reached",
+        },
+    )
+    | no_content("Deleted: every session ended, the cookie cleared"),
+)
 async def delete_me(
     data: JSONBody[PasswordIn],
     db_session: Provided[AsyncSession],
     viewer: Provided[Viewer],
     hasher: Provided[PasswordHasher],
     settings: Provided[Settings],
+    gateway: Provided[StripeGateway | None],
 ) -> Response[None]:
-    await service.delete_account(db_session, signed_in(viewer), data.password, hasher)
+    user = signed_in(viewer)
+    await service.delete_account(db_session, user, data.password, hasher)
+    await billing_service.stop_charging(db_session, user, gateway)
     return Response(
         None,
         status_code=HTTP_204_NO_CONTENT,
@@ -225,10 +293,25 @@ async def delete_me(
     )
 
 
+# Litestar answers OPTIONS with the methods of the first handler registered on a path only
+# (`Allow: GET, OPTIONS` for /me), so /me answers it itself, from its handlers.
+ME_ALLOW = ", ".join(
+    sorted({*me.http_methods, *update_me.http_methods, *delete_me.http_methods, "OPTIONS"})
+)
+
+
+@route(
+    "/me", http_method=HttpMethod.OPTIONS, status_code=HTTP_204_NO_CONTENT, include_in_schema=False
+)
+async def me_options() -> Response[None]:
+    return Response(None, status_code=HTTP_204_NO_CONTENT, headers={"Allow": ME_ALLOW})
+
+
 def router() -> Router:
     return Router(
         path="/",
         route_handlers=[
+            me_options,  # before the other /me handlers: Litestar then adds no OPTIONS of its own
             csrf,
             signup,
             login,

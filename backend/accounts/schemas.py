@@ -25,7 +25,9 @@ NewPassword = Annotated[
 ]
 # Sign-in accepts anything a user might have typed, within reason.
 AnyPassword = Annotated[str, msgspec.Meta(min_length=1, max_length=1000)]
-DisplayName = Annotated[str, msgspec.Meta(max_length=100)]
+# PostgreSQL text cannot hold NUL (U+0000): refuse it here rather than fail on storing it.
+NO_NUL = r"^[^\x00]*$"
+DisplayName = Annotated[str, msgspec.Meta(max_length=100, pattern=NO_NUL)]
 Token = Annotated[str, msgspec.Meta(min_length=10, max_length=200, pattern=r"^[A-Za-z0-9_-]+$")]
 
 

@@ -184,6 +184,11 @@ async def delete_account(
     """Soft delete (seed 3.2): hidden at once, hard-deleted after 30 days by retention."""
     if not await hasher.verify(password, user.password_hash):
         raise WrongPasswordError("The password is not correct")
+    await soft_delete(db, user)
+
+
+async def soft_delete(db: AsyncSession, user: User) -> None:
+    """Hide the account at once and end its sessions (also the operator's `users delete`)."""
     user.deleted_at = datetime.now(UTC)
     await sessions.end_all(db, user.id)
     await db.flush()

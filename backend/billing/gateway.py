@@ -150,10 +150,11 @@ class StripeGateway:
         if settings.stripe_secret_key is None or settings.stripe_webhook_secret is None:
             raise ValueError("StripeGateway needs the Stripe settings")
         bases = {"api": settings.stripe_api_base} if settings.stripe_api_base else None
+        self._http = stripe.HTTPXClient(timeout=TIMEOUT_SECONDS)
         self._client = stripe.StripeClient(
             settings.stripe_secret_key,
             base_addresses=bases,  # type: ignore[arg-type]
-            http_client=stripe.HTTPXClient(timeout=TIMEOUT_SECONDS),
+            http_client=self._http,
             max_network_retries=1,
         )
         self._stripe = self._client.v1
@@ -183,6 +184,10 @@ class StripeGateway:
             ) from exc
         as_dict: dict[str, Any] = result.to_dict()
         return as_dict
+
+    async def close(self) -> None:
+        """Close the connections to Stripe (when the app stops)."""
+        await self._http.close_async()  # type: ignore[no-untyped-call]
 
     async def ensure_plan(self) -> None:
         """The product and the $5.00 monthly plan with our fixed id exist (idempotent)."""

@@ -15,10 +15,21 @@ from backend.billing import service
 from backend.billing.gateway import StripeGateway
 from backend.deps import Provided
 from backend.errors import AppError
+from backend.metrics import UNKNOWN_EVENT, Metrics
+from backend.openapi import JSON_BODY, failures
 from backend.settings import Settings
 
 WEBHOOK_PATH = "/billing/webhook"
 MAX_WEBHOOK_BYTES = 512 * 1024
+
+# The failures of the calls that go to Stripe.
+REFUSED = "`billing_invalid_request`: Stripe refused the request"
+STRIPE_DOWN = (
+    "`billing_not_configured`: the server has no billing; `billing_unavailable`: Stripe cannot "
+    "be reached (try again after `Retry-After` seconds)"
+)
+NO_SUBSCRIPTION = "`no_subscription`: the account has no paid subscription"
+ALREADY_SUBSCRIBED = "`already_subscribed`"
 
 
 class InvalidSignatureError(AppError):
@@ -42,14 +53,23 @@ class Received(msgspec.Struct, frozen=True):
     duplicate: bool
 
 
-@get("/billing", summary="Plan, subscription state and what the page needs to pay")
+@get(
+    "/billing",
+    summary="Plan, subscription state and what the page needs to pay",
+    responses=failures(401),
+)
 async def billing(
     db_session: Provided[AsyncSession], viewer: Provided[Viewer], settings: Provided[Settings]
 ) -> service.Billing:
     return await service.billing(db_session, signed_in(viewer), settings)
 
 
-@post("/billing/setup-intent", status_code=HTTP_200_OK, summary="Start saving a card")
+@post(
+    "/billing/setup-intent",
+    status_code=HTTP_200_OK,
+    summary="Start saving a card",
+    responses=failures(401, 403, codes={400: REFUSED, 409: ALREADY_SUBSCRIBED, 503: STRIPE_DOWN}),
+)
 async def setup_intent(
     db_session: Provided[AsyncSession],
     viewer: Provided[Viewer],
@@ -60,7 +80,21 @@ async def setup_intent(
     return SetupIntentOut(client_secret=secret)
 
 
-@post("/billing/subscribe", status_code=HTTP_200_OK, summary="Subscribe with a saved card")
+@post(
+    "/billing/subscribe",
+    status_code=HTTP_200_OK,
+    summary="Subscribe with a saved card",
+    responses=failures(
+        *JSON_BODY,
+        401,
+        codes={
+            400: REFUSED,
+            402: "`card_declined`",
+            409: ALREADY_SUBSCRIBED,
+            503: STRIPE_DOWN,
+        },
+    ),
+)
 async def subscribe(
     data: JSONBody[SubscribeIn],
     db_session: Provided[AsyncSession],
@@ -75,7 +109,10 @@ async def subscribe(
 
 
 @post(
-    "/billing/refresh", status_code=HTTP_200_OK, summary="Fetch the subscription from Stripe again"
+    "/billing/refresh",
+    status_code=HTTP_200_OK,
+    summary="Fetch the subscription from Stripe again",
+    responses=failures(401, 403, codes={400: REFUSED, 404: NO_SUBSCRIPTION, 503: STRIPE_DOWN}),
 )
 async def refresh(
     db_session: Provided[AsyncSession],
@@ -87,7 +124,16 @@ async def refresh(
     return await service.refresh(db_session, user, service.require(gateway), settings)
 
 
-@post("/billing/cancel", status_code=HTTP_200_OK, summary="Cancel (at the period's end, or now)")
+@post(
+    "/billing/cancel",
+    status_code=HTTP_200_OK,
+    summary="Cancel (at the period's end, or now)",
+    responses=failures(
+        *JSON_BODY,
+        401,
+        codes={400: REFUSED, 404: NO_SUBSCRIPTION, 503: STRIPE_DOWN},
+    ),
+)
 async def cancel(
     data: JSONBody[CancelIn],
     db_session: Provided[AsyncSession],
@@ -101,7 +147,12 @@ async def cancel(
     )
 
 
-@post("/billing/resume", status_code=HTTP_200_OK, summary="Undo a cancellation at period end")
+@post(
+    "/billing/resume",
+    status_code=HTTP_200_OK,
+    summary="Undo a cancellation at period end",
+    responses=failures(401, 403, codes={400: REFUSED, 404: NO_SUBSCRIPTION, 503: STRIPE_DOWN}),
+)
 async def resume(
     db_session: Provided[AsyncSession],
     viewer: Provided[Viewer],
@@ -112,7 +163,11 @@ async def resume(
     return await service.resume(db_session, user, service.require(gateway), settings)
 
 
-@get("/billing/payments", summary="The last 12 payments (seed Query 4)")
+@get(
+    "/billing/payments",
+    summary="The last 12 payments (seed Query 4)",
+    responses=failures(401),
+)
 async def payments(
     db_session: Provided[AsyncSession], viewer: Provided[Viewer]
 ) -> service.Payments:
@@ -124,19 +179,36 @@ async def payments(
     status_code=HTTP_200_OK,
     request_max_body_size=MAX_WEBHOOK_BYTES,
     summary="Stripe's events (signed; exempt from CSRF)",
+    responses=failures(
+        413,
+        codes={
+            400: "`invalid_signature`: not an event signed with the webhook secret; "
+            + REFUSED
+            + " (the event names an object Stripe does not know)",
+            503: STRIPE_DOWN,
+        },
+    ),
 )
 async def webhook(
     request: Request[Any, Any, Any],
     db_session: Provided[AsyncSession],
     gateway: Provided[StripeGateway | None],
+    metrics: Provided[Metrics],
 ) -> Received:
     stripe = service.require(gateway)
     payload = await request.body()
     try:
         event = stripe.event(payload, request.headers.get("stripe-signature", ""))
     except ValueError as exc:
+        metrics.record_webhook(UNKNOWN_EVENT, "invalid_signature")
         raise InvalidSignatureError("The event's signature is not valid") from exc
-    first_time = await service.handle_event(db_session, stripe, event)
+    event_type = str(event.get("type", UNKNOWN_EVENT))
+    try:
+        first_time = await service.handle_event(db_session, stripe, event)
+    except Exception:
+        metrics.record_webhook(event_type, "error")
+        raise
+    metrics.record_webhook(event_type, "processed" if first_time else "duplicate")
     return Received(received=True, duplicate=not first_time)
 
 

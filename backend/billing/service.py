@@ -25,6 +25,7 @@ from backend.billing import premium
 from backend.billing.gateway import (
     CURRENCY,
     PRICE_CENTS,
+    BillingRequestError,
     InvoiceSnapshot,
     StripeGateway,
     SubscriptionSnapshot,
@@ -229,6 +230,22 @@ async def cancel(
     return await billing(db, user, settings)
 
 
+async def stop_charging(db: AsyncSession, user: User, gateway: StripeGateway | None) -> None:
+    """An account being deleted is not charged again: its live Stripe subscription is
+    canceled now. Stripe unreachable raises (503), so the deletion waits for a retry."""
+    subscription = await subscription_of(db, user.id)
+    if (
+        subscription is None
+        or _complimentary(subscription)
+        or subscription.status in FINAL_STATUSES
+    ):
+        return
+    if gateway is None:
+        logger.warning("deleted user %s has a Stripe subscription; billing is off", user.id)
+        return
+    await apply_subscription(db, await gateway.cancel_now(subscription.stripe_subscription_id))
+
+
 async def resume(
     db: AsyncSession, user: User, gateway: StripeGateway, settings: Settings
 ) -> Billing:
@@ -380,16 +397,23 @@ async def handle_event(db: AsyncSession, gateway: StripeGateway, event: dict[str
     return True
 
 
-async def reconcile(db: AsyncSession, gateway: StripeGateway) -> int:
-    """Fetch every paid subscription that is not final again; returns how many."""
+async def reconcile(db: AsyncSession, gateway: StripeGateway) -> tuple[int, list[str]]:
+    """Fetch every paid subscription that is not final again; returns how many were brought
+    up to date, and the ids Stripe could not answer for (the others are still done)."""
     rows = await db.scalars(
         select(Subscription.stripe_subscription_id).where(
             Subscription.status.not_in(FINAL_STATUSES),
             Subscription.stripe_subscription_id.not_like(f"{COMPLIMENTARY_PREFIX}%"),
         )
     )
-    count = 0
+    done, failed = 0, []
     for stripe_id in list(rows):
-        await apply_subscription(db, await gateway.subscription(stripe_id))
-        count += 1
-    return count
+        try:
+            snapshot = await gateway.subscription(stripe_id)
+        except BillingRequestError as exc:  # e.g. unknown to Stripe: report, go on
+            logger.error("subscription %s not reconciled: %s", stripe_id, exc.detail)
+            failed.append(stripe_id)
+            continue
+        await apply_subscription(db, snapshot)
+        done += 1
+    return done, failed

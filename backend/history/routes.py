@@ -14,10 +14,13 @@ from backend.accounts.models import User
 from backend.accounts.sessions import Viewer, signed_in
 from backend.deps import Provided
 from backend.errors import AppError, InvalidFieldError
+from backend.metrics import Metrics
+from backend.openapi import JSON_BODY, failures
 from sync import engine
 from sync.protocol import (
     MAX_BYTES,
     MAX_OPS,
+    NO_NUL,
     HistoryPage,
     Position,
     PullRequest,
@@ -28,6 +31,9 @@ from sync.protocol import (
     op_seq,
     parse_op,
 )
+
+PREMIUM_REQUIRED = "`premium_required`: the account is not premium"
+DEVICE_USER_MISMATCH = "`device_user_mismatch`: the device id belongs to another account"
 
 
 class PremiumRequiredError(AppError):
@@ -72,11 +78,21 @@ def _cursor(value: str | None, field: str) -> Position | None:
     status_code=HTTP_200_OK,
     request_max_body_size=MAX_BYTES,
     summary="Send a batch of the device's queued operations",
+    responses=failures(
+        *JSON_BODY,
+        401,
+        codes={
+            403: PREMIUM_REQUIRED,
+            409: DEVICE_USER_MISMATCH,
+            413: f"`batch_too_large`: over {MAX_OPS} ops (send half)",
+        },
+    ),
 )
 async def push(
     data: JSONBody[PushEnvelope],
     db_session: Provided[AsyncSession],
     viewer: Provided[Viewer],
+    metrics: Provided[Metrics],
 ) -> PushResponse:
     if len(data.ops) > MAX_OPS:
         raise BatchTooLargeError(f"At most {MAX_OPS} ops a request: send half")
@@ -89,12 +105,26 @@ async def push(
     ops = [parse_op(raw) for raw in data.ops]
     conn = await db_session.connection()
     try:
-        return await engine.push(conn, user.id, data.device_id, ops)
+        answer = await engine.push(conn, user.id, data.device_id, ops)
     except engine.DeviceOfAnotherUserError as exc:
         raise DeviceUserMismatchError("This device id belongs to another account") from exc
+    metrics.record_push(answer.results, data.outbox_oldest_age_ms)
+    return answer
 
 
-@post("/sync/pull", status_code=HTTP_200_OK, summary="Fetch what changed since a cursor")
+@post(
+    "/sync/pull",
+    status_code=HTTP_200_OK,
+    summary="Fetch what changed since a cursor",
+    responses=failures(
+        *JSON_BODY,
+        401,
+        codes={
+            403: PREMIUM_REQUIRED,
+            409: f"`cursor_expired`: pull again from `cursor: null`; {DEVICE_USER_MISMATCH}",
+        },
+    ),
+)
 async def pull(
     data: JSONBody[PullRequest],
     db_session: Provided[AsyncSession],
@@ -111,13 +141,19 @@ async def pull(
         raise CursorExpiredError("The cursor is no longer valid: pull from the start") from exc
 
 
-@get("/history", summary="The history, newest first, optionally filtered by expression")
+@get(
+    "/history",
+    summary="The history, newest first, optionally filtered by expression",
+    responses=failures(
+        401, 422, codes={400: "`bad_request`: a malformed request", 403: PREMIUM_REQUIRED}
+    ),
+)
 async def history(
     db_session: Provided[AsyncSession],
     viewer: Provided[Viewer],
     limit: Annotated[int, Parameter(ge=1, le=100)] = 50,
     before: Annotated[str | None, Parameter(max_length=100)] = None,
-    q: Annotated[str | None, Parameter(min_length=1, max_length=100)] = None,
+    q: Annotated[str | None, Parameter(min_length=1, max_length=100, pattern=NO_NUL)] = None,
 ) -> HistoryPage:
     user = premium_member(viewer)
     conn = await db_session.connection()

@@ -18,6 +18,7 @@ const TICK_MS = 60_000;
 const TAG = "calcapp-sync";
 const EARLIEST = Date.UTC(2000, 0, 1);
 const DAY_MS = 86_400_000;
+const MAX_AGE_MS = 10 * 366 * DAY_MS; // the server's bound on outbox_oldest_age_ms
 
 /** @typedef {"synced" | "waiting" | "offline" | "paused-signed-out" | "paused-premium" | "error"} Mode */
 /** @typedef {{mode: Mode, waiting: number, oldestWaitingAt: string | null}} SyncState */
@@ -443,6 +444,12 @@ export class SyncEngine extends EventTarget {
     if (server) this.offset = Math.round(server - (sentAt + Date.now()) / 2);
   }
 
+  /** How long the oldest waiting op has waited, for the server's monitoring (a clock estimate). */
+  outboxAge(oldest) {
+    const age = Math.round(Date.now() + this.offset - Date.parse(oldest.created_at));
+    return Number.isFinite(age) ? { outbox_oldest_age_ms: Math.min(MAX_AGE_MS, Math.max(0, age)) } : {};
+  }
+
   async push() {
     let size = BATCH;
     let lastHalt = "";
@@ -458,7 +465,7 @@ export class SyncEngine extends EventTarget {
       const sentAt = Date.now();
       let answer;
       try {
-        const body = { device_id: m.device_id, acked_through: m.acked_through, ops };
+        const body = { device_id: m.device_id, acked_through: m.acked_through, ops, ...this.outboxAge(ops[0]) };
         answer = await (await request("POST", "/sync/push", body)).json();
       } catch (error) {
         if (error?.status === 413 && size > 1) size = Math.ceil(size / 2);

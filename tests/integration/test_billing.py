@@ -8,7 +8,6 @@ official SDK. Events the emulator cannot produce are signed by the tests themsel
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -22,20 +21,19 @@ from litestar.testing import AsyncTestClient
 from backend.app import create_app
 from backend.database import connect
 from backend.settings import Settings
-from tests.api import Api
+from tests.api import PASSWORD, Api
 from tests.stripe_support import (
     DECLINED_CARD,
     FAILING_CHARGE_CARD,
     GOOD_CARD,
     PUBLISHABLE_KEY,
-    SECRET_KEY,
     THREE_D_SECURE_CARD,
-    WEBHOOK_SECRET,
     authenticate,
     patch_subscription,
     payment_method,
     signed_event,
     stripe_env,
+    with_stripe,
 )
 from tests.stripe_support import (
     api as api_call,
@@ -301,10 +299,11 @@ async def test_events_out_of_order_cannot_resurrect_a_subscription(
         assert (await billing(api))["subscription"]["status"] == "canceled"
 
 
-async def cancel_on_stripe(stripe_api_base: str, sub_id: str) -> None:
+async def cancel_on_stripe(stripe_api_base: str, sub_id: str, *, cancel: bool = True) -> None:
     """Set cancel_at_period_end on Stripe's side (as from Stripe's dashboard)."""
+    value = "true" if cancel else "false"
     await api_call(
-        stripe_api_base, "POST", f"/v1/subscriptions/{sub_id}", {"cancel_at_period_end": "true"}
+        stripe_api_base, "POST", f"/v1/subscriptions/{sub_id}", {"cancel_at_period_end": value}
     )
 
 
@@ -395,18 +394,55 @@ async def test_reconcile_catches_up_with_changes_made_on_stripe(
         assert "reconciled" in result.stdout
         assert (await billing(api))["subscription"]["cancel_at_period_end"] is True
 
+        # One subscription Stripe does not know: reported (exit 2), the others still done.
+        unknown = await _orphan_subscription(database_url)
+        try:
+            await cancel_on_stripe(stripe_api_base, sub_id, cancel=False)
+            result = in_thread(run_calcapp, "billing", "reconcile", env=env)
+            assert result.returncode == 2 and unknown in result.stderr, result.stderr
+            assert (await billing(api))["subscription"]["cancel_at_period_end"] is False
+        finally:
+            await _execute(
+                database_url,
+                "DELETE FROM users WHERE id = (SELECT user_id FROM "
+                "subscriptions WHERE stripe_subscription_id = $1)",
+                unknown,
+            )
+
+
+async def _execute(database_url: str, statement: str, *args: Any) -> Any:
+    conn = await connect(database_url)
+    try:
+        return await conn.fetchval(statement, *args)
+    finally:
+        await conn.close()
+
+
+async def _orphan_subscription(database_url: str) -> str:
+    """A local subscription row whose Stripe subscription does not exist."""
+    stripe_id = f"sub_unknown{uuid.uuid4().hex[:8]}"
+    user_id = await _execute(
+        database_url,
+        "INSERT INTO users (email, password_hash) VALUES ($1, 'x') RETURNING id",
+        f"orphan-{uuid.uuid4().hex[:8]}@example.com",
+    )
+    await _execute(
+        database_url,
+        """INSERT INTO subscriptions (user_id, stripe_customer_id, stripe_subscription_id,
+               status, price_per_month, current_period_start, current_period_end)
+           VALUES ($1, $2, $3, 'active', 5.00, now(), now() + interval '1 month')""",
+        user_id,
+        f"cus_unknown{uuid.uuid4().hex[:8]}",
+        stripe_id,
+    )
+    return stripe_id
+
 
 async def test_stripe_unreachable_is_a_clear_503_and_leaves_nothing_behind(
     settings: Settings, database_url: str
 ) -> None:
     dead = f"http://127.0.0.1:{free_port()}"
-    offline_settings = dataclasses.replace(
-        settings,
-        stripe_secret_key=SECRET_KEY,
-        stripe_publishable_key=PUBLISHABLE_KEY,
-        stripe_webhook_secret=WEBHOOK_SECRET,
-        stripe_api_base=dead,
-    )
+    offline_settings = with_stripe(settings, dead)
     email = f"offline-{uuid.uuid4().hex[:8]}@example.com"
     async with AsyncTestClient(create_app(offline_settings)) as test_client:
         api = Api(test_client)
@@ -427,3 +463,19 @@ async def test_stripe_unreachable_is_a_clear_503_and_leaves_nothing_behind(
         assert customers == 0
     finally:
         await conn.close()
+
+
+async def test_deleting_the_account_stops_the_charges(
+    customer: Any, stripe_api_base: str, database_url: str
+) -> None:
+    async with customer() as api:
+        await subscribe(api, stripe_api_base, GOOD_CARD)
+        sub_id = await stripe_subscription_id(database_url, api)
+        wrong = await api.delete("/me", {"password": "Wrong-password-1"})
+        assert wrong.status_code == 403
+        assert (await api_call(stripe_api_base, "GET", f"/v1/subscriptions/{sub_id}"))[
+            "status"
+        ] == "active"  # a refused deletion cancels nothing
+        assert (await api.delete("/me", {"password": PASSWORD})).status_code == 204
+        on_stripe = await api_call(stripe_api_base, "GET", f"/v1/subscriptions/{sub_id}")
+        assert on_stripe["status"] == "canceled"

@@ -1,0 +1,197 @@
+"""Prometheus metrics: one registry per app, the HTTP middleware, and `GET /metrics`.
+
+Litestar's own Prometheus plugin is not used: its middleware keeps its metrics in a class
+attribute and registers them in prometheus_client's process-wide default registry (and its
+controller always exports that registry), so two apps in one process (the tests make many)
+would share, or clash over, the same counters. It also runs as a route middleware, which
+never sees requests that match no route. Here each `create_app` makes its own
+`CollectorRegistry`, and the middleware wraps the whole application.
+
+Labels stay bounded: the route is Litestar's path template (`/api/v1/...`, `/{path}` for
+the web app's files), never the raw path; a request that matches no route is `unmatched`.
+"""
+
+from __future__ import annotations
+
+import hmac
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from litestar import Request, get
+from litestar.datastructures import CacheControlHeader
+from litestar.enums import ScopeType
+from litestar.response import Response
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.exposition import generate_latest
+from prometheus_client.registry import Collector
+from sqlalchemy.pool import Pool, QueuePool
+
+from backend.deps import Provided
+from backend.errors import NotAuthenticatedError
+from backend.settings import Settings
+from sync.protocol import OpResult
+
+PATH = "/metrics"
+MEDIA_TYPE = "text/plain; version=0.0.4"  # Prometheus' text format (Litestar adds the charset)
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+UNMATCHED = "unmatched"
+SYNC_OUTCOMES = ("applied", "duplicate", "rejected", "conflict")
+WEBHOOK_OUTCOMES = ("processed", "duplicate", "invalid_signature", "error")
+UNKNOWN_EVENT = "unknown"
+"""The event type of a webhook whose signature failed: its body is not to be trusted."""
+
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+_MINUTE, _HOUR, _DAY = 60.0, 3600.0, 86400.0
+OUTBOX_AGE_BUCKETS = (
+    1.0,
+    10.0,
+    _MINUTE,
+    5 * _MINUTE,
+    15 * _MINUTE,
+    _HOUR,
+    6 * _HOUR,
+    _DAY,
+    7 * _DAY,
+    30 * _DAY,
+)
+
+
+class PoolCollector(Collector):
+    """The database pool's gauges, read from the engine's pool at scrape time."""
+
+    def __init__(self, pool: Callable[[], Pool | None]) -> None:
+        self._pool = pool
+
+    def collect(self) -> Iterable[Metric]:
+        pool = self._pool()
+        if not isinstance(pool, QueuePool):  # not started yet (or stopped)
+            return
+        gauges = (
+            ("calcapp_db_pool_size", "Connections the pool keeps open at most", pool.size()),
+            ("calcapp_db_pool_checked_out", "Connections in use by requests", pool.checkedout()),
+            ("calcapp_db_pool_checked_in", "Idle connections in the pool", pool.checkedin()),
+            (
+                "calcapp_db_pool_overflow",
+                "Connections open beyond the pool size",
+                max(0, pool.overflow()),
+            ),
+        )
+        for name, documentation, value in gauges:
+            yield GaugeMetricFamily(name, documentation, value=value)
+
+
+class Metrics:
+    """The app's metrics, in a registry of its own."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.http_requests = Counter(
+            "calcapp_http_requests_total",
+            "HTTP requests answered, by method, route template and status",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.http_duration = Histogram(
+            "calcapp_http_request_duration_seconds",
+            "Time to answer an HTTP request, by method and route template",
+            ["method", "route"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.sync_ops = Counter(
+            "calcapp_sync_ops_total",
+            "Pushed sync ops, by the server's answer",
+            ["outcome"],
+            registry=self.registry,
+        )
+        self.outbox_age = Histogram(
+            "calcapp_sync_outbox_oldest_age_seconds",
+            "Age of the oldest op waiting in a device's outbox, as clients report it on push",
+            buckets=OUTBOX_AGE_BUCKETS,
+            registry=self.registry,
+        )
+        self.webhook_events = Counter(
+            "calcapp_stripe_webhook_events_total",
+            "Stripe webhook deliveries, by event type and outcome",
+            ["type", "outcome"],
+            registry=self.registry,
+        )
+        for outcome in SYNC_OUTCOMES:
+            self.sync_ops.labels(outcome)
+
+    def watch_pool(self, pool: Callable[[], Pool | None]) -> None:
+        self.registry.register(PoolCollector(pool))
+
+    def record_push(self, results: Iterable[OpResult], oldest_age_ms: int | None) -> None:
+        for result in results:
+            self.sync_ops.labels(result.status).inc()
+        if oldest_age_ms is not None:
+            self.outbox_age.observe(oldest_age_ms / 1000)
+
+    def record_webhook(self, event_type: str, outcome: str) -> None:
+        self.webhook_events.labels(event_type[:100], outcome).inc()
+
+    def exposition(self) -> bytes:
+        return generate_latest(self.registry)
+
+
+class MetricsMiddleware:
+    """Counts and times every HTTP request by method, route template and status."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != ScopeType.HTTP:
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_and_note(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_and_note)
+        finally:
+            method = scope["method"] if scope["method"] in METHODS else "other"
+            # Set by Litestar's router on this same scope once the path matched a route.
+            route = scope.get("path_template") or UNMATCHED
+            self.metrics.http_requests.labels(method, route, str(status)).inc()
+            self.metrics.http_duration.labels(method, route).observe(time.perf_counter() - started)
+
+
+def _authorized(request: Request[Any, Any, Any], token: str | None) -> bool:
+    if token is None:
+        return True
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(
+        given.strip().encode(), token.encode()
+    )
+
+
+@get(
+    PATH,
+    include_in_schema=False,
+    sync_to_thread=False,
+    cache_control=CacheControlHeader(no_store=True),
+    opt={"exclude_from_csrf": True},  # a scraper needs no CSRF cookie
+)
+def metrics_endpoint(
+    request: Request[Any, Any, Any],
+    metrics: Provided[Metrics],
+    settings: Provided[Settings],
+) -> Response[bytes]:
+    """Prometheus' text format; behind `CALCAPP_METRICS_TOKEN` as a bearer token when set."""
+    if not _authorized(request, settings.metrics_token):
+        raise NotAuthenticatedError(
+            "The metrics need the bearer token", headers={"WWW-Authenticate": "Bearer"}
+        )
+    return Response(metrics.exposition(), media_type=MEDIA_TYPE)

@@ -1,0 +1,1 @@
+"""Operations: commands an operator runs from cron (partitions, retention, backups, stats)."""
