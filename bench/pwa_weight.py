@@ -29,6 +29,7 @@ from typing import Any
 import httpx
 from playwright.sync_api import Browser, sync_playwright
 
+from tests.browser import wait_for_mark, wait_for_service_worker
 from tests.support import calcapp_env, chromium_executable, running_server
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -66,7 +67,7 @@ def page_weight(browser: Browser, url: str) -> int:
     context = browser.new_context()
     page = context.new_page()
     page.goto(url)
-    page.wait_for_function("performance.getEntriesByName('calcapp-ready').length > 0")
+    wait_for_mark(page, "calcapp-ready")
     weight: int = page.evaluate(PAGE_BYTES)
     context.close()
     return weight
@@ -78,13 +79,12 @@ def ready_ms(browser: Browser, url: str, runs: int, *, offline: bool) -> list[fl
         context = browser.new_context()
         page = context.new_page()
         page.goto(url)
-        page.wait_for_function("performance.getEntriesByName('calcapp-ready').length > 0")
+        wait_for_mark(page, "calcapp-ready")
         if offline:
-            page.evaluate("navigator.serviceWorker.ready")
-            page.wait_for_function("navigator.serviceWorker.controller !== null")
+            wait_for_service_worker(page)
             context.set_offline(True)
             page.reload()
-            page.wait_for_function("performance.getEntriesByName('calcapp-ready').length > 0")
+            wait_for_mark(page, "calcapp-ready")
         timings.append(page.evaluate("performance.getEntriesByName('calcapp-ready')[0].startTime"))
         context.close()
     return timings

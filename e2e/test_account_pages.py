@@ -16,6 +16,7 @@ import httpx
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
+from tests.browser import wait_for_service_worker
 from tests.mailbox import Mailbox
 
 PASSWORD = "Correct-horse-7"
@@ -327,8 +328,7 @@ def test_offline_the_page_loads_from_the_service_worker(
     page: Page, console_errors: list[str]
 ) -> None:
     page.goto("/")  # one visit to the calculator installs the service worker
-    page.evaluate("navigator.serviceWorker.ready")
-    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    wait_for_service_worker(page)
 
     page.context.set_offline(True)
     with page.expect_navigation() as navigation:

@@ -14,6 +14,7 @@ from playwright.sync_api import Locator, Page, expect
 from backend.database import connect
 from e2e.accounts import new_account, sign_in
 from e2e.calculator import history_entries, type_expression
+from tests.browser import wait_for_service_worker
 from tests.stripe_support import DECLINED_CARD, FAILING_CHARGE_CARD, GOOD_CARD, THREE_D_SECURE_CARD
 from tests.support import calcapp_env, run_async, running_server
 
@@ -206,8 +207,7 @@ def test_offline_the_page_says_the_network_is_needed(
     page: Page, base_url: str, console_errors: list[str]
 ) -> None:
     signed_in_on_billing(page, base_url)
-    page.evaluate("navigator.serviceWorker.ready")
-    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    wait_for_service_worker(page)
     page.context.set_offline(True)
     response = page.reload()
     assert response is not None and response.from_service_worker

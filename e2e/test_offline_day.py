@@ -14,6 +14,7 @@ from playwright.sync_api import Page, expect
 from backend.database import connect
 from e2e.accounts import new_account, sign_in
 from e2e.calculator import expression, open_calculator
+from tests.browser import wait_for_service_worker
 from tests.support import calcapp_env, run_async, run_calcapp
 
 pytestmark = pytest.mark.slow
@@ -48,7 +49,7 @@ def test_a_day_offline_with_2000_calculations_reaches_the_server_once(
     open_calculator(page)
     status = page.get_by_role("status").filter(has_text=SYNC_TEXT)
     expect(status).to_have_text("Synced")
-    page.evaluate("navigator.serviceWorker.ready")
+    wait_for_service_worker(page)
 
     page.context.set_offline(True)
     expression(page).click()

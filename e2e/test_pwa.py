@@ -9,15 +9,10 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, BrowserType, Page, Playwright, expect
 
 from e2e.calculator import ALL_KEY_NAMES, expression, open_calculator, result, type_expression
+from tests.browser import wait_for_service_worker
 from tests.support import calcapp_env, running_server
 
 PWA_DIR = Path(__file__).resolve().parent.parent / "pwa"
-
-
-def wait_for_service_worker(page: Page) -> None:
-    """Until the service worker is active and controls the page (it claims its clients)."""
-    page.evaluate("navigator.serviceWorker.ready")
-    page.wait_for_function("navigator.serviceWorker.controller !== null")
 
 
 @pytest.fixture

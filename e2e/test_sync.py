@@ -28,6 +28,7 @@ from backend.database import connect
 from e2e.accounts import new_account, sign_in
 from e2e.calculator import history_entries, open_calculator, type_expression
 from e2e.conftest import API_ANSWER
+from tests.browser import wait_for_service_worker
 from tests.support import calcapp_env, free_port, run_async, run_calcapp, running_server
 
 SYNC_TEXT = re.compile(r"^(Synced|Offline|Sync |\d+ waiting)")
@@ -94,11 +95,6 @@ def calculate(page: Page, *expressions: str) -> None:
 def nudge(page: Page) -> None:
     """What the browser does when the user comes back to the tab: a visibility change."""
     page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")
-
-
-def wait_for_service_worker(page: Page) -> None:
-    page.evaluate("navigator.serviceWorker.ready")
-    page.wait_for_function("navigator.serviceWorker.controller !== null")
 
 
 def collect_errors(page: Page, *, also_ignore: re.Pattern[str] | None = None) -> list[str]:
