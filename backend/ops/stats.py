@@ -12,6 +12,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 TOP_STATEMENTS = 10
@@ -71,32 +72,41 @@ async def _slowest_statements(conn: AsyncConnection) -> tuple[list[Statement] | 
     installed = (
         await conn.execute(text("SELECT 1 FROM pg_extension WHERE extname = 'pg_stat_statements'"))
     ).scalar() is not None
-    preload = str(
-        (await conn.execute(text("SELECT current_setting('shared_preload_libraries')"))).scalar()
-    )
-    loaded = "pg_stat_statements" in preload
-    if not installed and not loaded:
-        return None, f"pg_stat_statements is not installed: to enable it, {ENABLE_HINT}"
     if not installed:
-        return None, (
-            "pg_stat_statements is loaded but not installed in this database: "
-            "run CREATE EXTENSION pg_stat_statements;"
-        )
-    if not loaded:
+        # pg_settings hides this setting (no error) from roles that may not read it.
+        preload = (
+            await conn.execute(
+                text("SELECT setting FROM pg_settings WHERE name = 'shared_preload_libraries'")
+            )
+        ).scalar()
+        if preload is not None and "pg_stat_statements" in preload:
+            return None, (
+                "pg_stat_statements is loaded but not installed in this database: "
+                "run CREATE EXTENSION pg_stat_statements;"
+            )
+        return None, f"pg_stat_statements is not installed: to enable it, {ENABLE_HINT}"
+    try:
+        async with conn.begin_nested():
+            rows = (
+                await conn.execute(
+                    text(
+                        """SELECT query, calls, total_exec_time, mean_exec_time, max_exec_time
+                           FROM pg_stat_statements
+                           WHERE dbid = (SELECT oid FROM pg_database
+                                         WHERE datname = current_database())
+                           ORDER BY mean_exec_time DESC
+                           LIMIT :top"""
+                    ),
+                    {"top": TOP_STATEMENTS},
+                )
+            ).all()
+    except DBAPIError as exc:
+        if "shared_preload_libraries" not in str(exc.orig):
+            raise
         return None, (
             "pg_stat_statements is installed but not loaded: add it to "
             "shared_preload_libraries in postgresql.conf and restart PostgreSQL"
         )
-    rows = await conn.execute(
-        text(
-            """SELECT query, calls, total_exec_time, mean_exec_time, max_exec_time
-               FROM pg_stat_statements
-               WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
-               ORDER BY mean_exec_time DESC
-               LIMIT :top"""
-        ),
-        {"top": TOP_STATEMENTS},
-    )
     return [
         Statement(" ".join(str(r[0]).split()), int(r[1]), float(r[2]), float(r[3]), float(r[4]))
         for r in rows

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+from sqlalchemy.engine import make_url
 
 from backend.database import connect
 from backend.ops.partitions import add_months
@@ -284,3 +285,28 @@ def test_stats_prints_the_three_sections(source: Source) -> None:
     history = next(i for i, line in enumerate(sizes) if line.split()[0] == "calculation_history")
     # Its partitions follow it, indented, oldest first.
     assert sizes[history + 1].startswith(f"    calculation_history_{OLD_MONTH:%Y_%m} ")
+
+
+async def _reader_url(url: str) -> str:
+    """`url` as a role that is not a superuser (as on managed PostgreSQL): a new login role
+    when we are superuser, else our own role, which already is not one."""
+    conn = await connect(url)
+    try:
+        if not await conn.fetchval("SELECT rolsuper FROM pg_roles WHERE rolname = current_user"):
+            return url
+        role = f"reader_{uuid.uuid4().hex[:8]}"
+        await conn.execute(f"CREATE ROLE {role} LOGIN PASSWORD '{role}'")
+        database = await conn.fetchval("SELECT current_database()")
+        await conn.execute(f'GRANT CONNECT ON DATABASE "{database}" TO {role}')
+    finally:
+        await conn.close()
+    return make_url(url).set(username=role, password=role).render_as_string(False)
+
+
+def test_stats_works_without_superuser_rights(source: Source) -> None:
+    """Managed databases give no superuser: settings such as shared_preload_libraries are
+    hidden, which must not make the command fail."""
+    result = calcapp(run_async(_reader_url(source.url)), "db", "stats")
+    assert result.returncode == 0, result.stderr
+    assert "pg_stat_statements is" in result.stdout or "mean ms" in result.stdout
+    assert "\nTable sizes (" in result.stdout
