@@ -23,6 +23,7 @@ from datetime import datetime
 from sqlalchemy import TextClause, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from backend.accounts.emails import SIGNATURE
 from backend.mail import Mail, Mailer
 
 logger = logging.getLogger(__name__)
@@ -32,7 +33,6 @@ WARNING_DAYS = 7
 ACCOUNT_DAYS = 30
 PAYMENT_YEARS = 7
 NOTICE = "history_deletion"
-SIGNATURE = "\n\n— Calcapp\n"
 
 # Canceled premium users with synced history, premium ended at least 90 - 7 days ago, who were
 # not yet warned about this ending (a new subscription that ends again warns again).

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import inspect
 import signal
 import tempfile
 import time
@@ -43,10 +44,15 @@ pytestmark = pytest.mark.db
 
 
 async def _wait_for(check: Callable[[], Any], what: str, seconds: float = 30) -> None:
+    """Until `check()` (a value, or an awaitable of one) is true."""
     deadline = time.monotonic() + seconds
-    while not await check():
+    while not await _value(check()):
         assert time.monotonic() < deadline, f"never happened: {what}"
         await asyncio.sleep(0.05)
+
+
+async def _value(result: Any) -> Any:
+    return await result if inspect.isawaitable(result) else result
 
 
 async def premium_api(client: httpx.AsyncClient, database_url: str) -> tuple[Api, str]:
@@ -175,18 +181,18 @@ async def test_postgres_restarted_under_load_503_then_recovers_losing_nothing(
                         outage_answers.append((response.status_code, response.json()["code"]))
                         await asyncio.sleep(0.1)  # the client's back-off, not synchronisation
 
-            async def health() -> int:
-                return (await client.get("/api/v1/health")).status_code
+            async def health(status: int) -> bool:
+                return (await client.get("/api/v1/health")).status_code == status
 
             workers = [asyncio.create_task(load(d)) for d in devices]
-            await _wait_for(lambda: _true(len(acked) >= 200), "acks before the outage")
+            await _wait_for(lambda: len(acked) >= 200, "acks before the outage")
             await asyncio.to_thread(_stop, server)
-            await _wait_for(lambda: _eq(health(), 503), "health 503 during the outage")
-            await _wait_for(lambda: _true(len(outage_answers) >= 4), "pushes refused in the outage")
+            await _wait_for(lambda: health(503), "health 503 during the outage")
+            await _wait_for(lambda: len(outage_answers) >= 4, "pushes refused in the outage")
             await asyncio.to_thread(server.ensure_postgres_running)
-            await _wait_for(lambda: _eq(health(), 200), "health 200 after the restart", 60)
+            await _wait_for(lambda: health(200), "health 200 after the restart", 60)
             before = len(acked)
-            await _wait_for(lambda: _true(len(acked) >= before + 200), "acks after the restart")
+            await _wait_for(lambda: len(acked) >= before + 200, "acks after the restart")
             stop.set()
             await asyncio.gather(*workers)
     assert outage_answers and {a for a in outage_answers} <= {(503, "database_unavailable")}, (
@@ -198,14 +204,6 @@ async def test_postgres_restarted_under_load_503_then_recovers_losing_nothing(
     assert keys == acked  # every acknowledged op is there, and only those
 
 
-async def _true(value: bool) -> bool:
-    return value
-
-
-async def _eq(awaitable: Any, expected: int) -> bool:
-    return bool(await awaitable == expected)
-
-
 # ---------------------------------------------------------------- Stripe unreachable
 
 
@@ -215,10 +213,11 @@ async def test_stripe_down_during_subscribe_503_then_the_retry_succeeds(
     # A database of its own: its subscription lives in this test's emulator only.
     url = await asyncio.to_thread(migrated_database, make_database)
     emulator = Emulator(tmp_path / "stripe-store")
-    emulator.start()
     try:
         billed = with_stripe(dataclasses.replace(settings, database_url=url), emulator.base)
+        # Stripe is down when the app starts: it starts anyway, and makes the plan on first use.
         async with AsyncTestClient(create_app(billed)) as test_client:
+            emulator.start()
             api = Api(test_client)
             email = f"stripe-down-{uuid.uuid4().hex[:8]}@example.com"
             await api.signup(email)
