@@ -22,12 +22,14 @@ from backend.billing.gateway import StripeGateway
 from backend.db import database_lifespan, provide_engine, provide_session
 from backend.errors import EXCEPTION_HANDLERS, AppError
 from backend.history import routes as premium_history
+from backend.history.upkeep import partition_upkeep_lifespan
 from backend.mail import mailer_from_settings
 from backend.metrics import Metrics, MetricsMiddleware, metrics_endpoint
 from backend.pwa import Shell, shell_file, shell_index
 from backend.request_id import RequestIdMiddleware
 from backend.security import security_headers
 from backend.settings import Settings
+from sync.partitions import Partitions
 
 API_PREFIX = "/api/v1"
 MAX_BODY_BYTES = 1024 * 1024
@@ -74,6 +76,7 @@ def create_app(settings: Settings) -> Litestar:
     mailer = mailer_from_settings(settings)
     gateway = StripeGateway(settings) if settings.billing_configured else None
     metrics = Metrics()
+    partitions = Partitions()
     migration_head = migrate.head_revision()
 
     app = Litestar(
@@ -88,9 +91,14 @@ def create_app(settings: Settings) -> Litestar:
             "mailer": Provide(lambda: mailer, sync_to_thread=False),
             "gateway": Provide(lambda: gateway, sync_to_thread=False),
             "metrics": Provide(lambda: metrics, sync_to_thread=False),
+            "partitions": Provide(lambda: partitions, sync_to_thread=False),
             "migration_head": Provide(lambda: migration_head, sync_to_thread=False),
         },
-        lifespan=[database_lifespan(settings), billing_lifespan(gateway)],
+        lifespan=[
+            database_lifespan(settings),
+            partition_upkeep_lifespan(),
+            billing_lifespan(gateway),
+        ],
         on_shutdown=[hasher.close],
         exception_handlers=EXCEPTION_HANDLERS,
         csrf_config=CSRFConfig(

@@ -32,7 +32,7 @@ from sqlalchemy.pool import Pool, QueuePool
 from backend.deps import Provided
 from backend.errors import NotAuthenticatedError
 from backend.settings import Settings
-from sync.protocol import OpResult
+from sync.protocol import REJECT_CODES, OpResult
 
 PATH = "/metrics"
 MEDIA_TYPE = "text/plain; version=0.0.4"  # Prometheus' text format (Litestar adds the charset)
@@ -107,6 +107,12 @@ class Metrics:
             ["outcome"],
             registry=self.registry,
         )
+        self.sync_rejected = Counter(
+            "calcapp_sync_rejected_ops_total",
+            "Pushed sync ops the server rejected, by reason",
+            ["reason"],
+            registry=self.registry,
+        )
         self.outbox_age = Histogram(
             "calcapp_sync_outbox_oldest_age_seconds",
             "Age of the oldest op waiting in a device's outbox, as clients report it on push",
@@ -121,6 +127,8 @@ class Metrics:
         )
         for outcome in SYNC_OUTCOMES:
             self.sync_ops.labels(outcome)
+        for reason in REJECT_CODES:
+            self.sync_rejected.labels(reason)
 
     def watch_pool(self, pool: Callable[[], Pool | None]) -> None:
         self.registry.register(PoolCollector(pool))
@@ -128,6 +136,8 @@ class Metrics:
     def record_push(self, results: Iterable[OpResult], oldest_age_ms: int | None) -> None:
         for result in results:
             self.sync_ops.labels(result.status).inc()
+            if result.code is not None:
+                self.sync_rejected.labels(result.code).inc()
         if oldest_age_ms is not None:
             self.outbox_age.observe(oldest_age_ms / 1000)
 

@@ -4,7 +4,7 @@
 
 Fills a throw-away database with `users` x `rows` calculations spread over the last 24
 months (as sync writes them: one device per user, versions in batches of 500), then measures
-each read both server-side (the `sync.engine` function on a database connection) and end to
+each read both server-side (the `sync` function on a database connection) and end to
 end (HTTP through `calcapp serve`, with the session and premium checks), and writes the query
 plans to docs/query-plans.md. Targets: newest 100 p50 < 10 ms, search < 50 ms, pull of 500
 < 25 ms. Everything it creates is deleted afterwards.
@@ -28,14 +28,16 @@ from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
 from backend.database import connect
 from bench.support import bench_database, bench_server, create_premium_users, signed_in, summary
-from sync import engine
+from sync import history, pull
 from sync.partitions import ensure_partitions
-from sync.protocol import Position, encode_cursor
+from sync.protocol import PullPosition, encode_cursor
 
 ROOT = Path(__file__).resolve().parent.parent
 PLANS = ROOT / "docs" / "query-plans.md"
 SAMPLES = 150
 SPAN = timedelta(days=730)
+
+EPOCH = 1  # the filled accounts' cursor epoch
 
 FILL_USER = """
 INSERT INTO calculation_history
@@ -73,9 +75,10 @@ async def fill(database_url: str, users: list[uuid.UUID], rows: int) -> float:
                     rows,
                 )
                 await conn.execute(
-                    "INSERT INTO sync_user (user_id, version) VALUES ($1, $2)",
+                    "INSERT INTO sync_user (user_id, version, epoch) VALUES ($1, $2, $3)",
                     user_id,
                     (rows + 499) // 500,
+                    EPOCH,
                 )
         finally:
             await conn.close()
@@ -135,8 +138,8 @@ def _engine_call(
     conn: AsyncConnection, kind: str, user: uuid.UUID, arg: Any
 ) -> Callable[[], Awaitable[Any]]:
     if kind == "pull 500":
-        return lambda: engine.pull(conn, user, uuid.uuid4(), Position(first=arg, id=0), 500)
-    return lambda: engine.history(conn, user, 100, None, arg)
+        return lambda: pull.pull(conn, user, uuid.uuid4(), PullPosition(EPOCH, arg, 0), 500)
+    return lambda: history.history(conn, user, 100, None, arg)
 
 
 async def end_to_end(
@@ -166,19 +169,19 @@ async def end_to_end(
 
 
 def _cursor(version: int) -> str:
-    return encode_cursor(Position(first=version, id=0))
+    return encode_cursor(PullPosition(EPOCH, version, 0))
 
 
 async def query_plans(database_url: str, user: uuid.UUID) -> str:
     sql_engine = create_async_engine(database_url, pool_size=1)
     sections = []
     queries: dict[str, tuple[str, dict[str, Any]]] = {
-        "Newest 100 (GET /history)": (engine.HISTORY_PAGE.format(search="", before=""), {}),
+        "Newest 100 (GET /history)": (history.HISTORY_PAGE.format(search="", before=""), {}),
         "Search, 3 characters (GET /history?q=512)": (
-            engine.HISTORY_PAGE.format(search=engine.SEARCH, before=""),
+            history.HISTORY_PAGE.format(search=history.SEARCH, before=""),
             {"q": "512"},
         ),
-        "Pull 500 (POST /sync/pull)": (engine.PULL_PAGE.text, {"version": 100, "id": 0}),
+        "Pull 500 (POST /sync/pull)": (pull.PAGE.text, {"version": 100, "id": 0}),
     }
     try:
         async with sql_engine.connect() as conn:

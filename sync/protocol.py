@@ -1,9 +1,14 @@
-"""The sync protocol on the wire (docs/api.md, "Premium sync"): messages, limits, cursors.
+"""The sync protocol on the wire (docs/sync-protocol.md): messages, limits, cursors.
 
 A push envelope is decoded in two steps so that one bad op never blocks a device's queue:
 the envelope and every op's `seq` must be well-formed (or the whole request is refused),
 while the rest of each op is checked on its own and a bad one is `rejected` (its seq still
 counts as settled).
+
+Every field added since the first version is optional, so that clients already installed
+keep working: `account_id` (push, pull), `entry_id` (create ops), `code` (op results),
+`earliest`/`latest` (a `clock_out_of_range` halt), and the pull cursor's epoch (an older
+cursor is answered `cursor_expired`).
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ from __future__ import annotations
 import base64
 import binascii
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -25,8 +30,11 @@ MAX_RESULT = 100
 MAX_METADATA_BYTES = 2048
 MAX_SEQ = 2**53 - 1  # what a JavaScript number holds exactly
 MAX_OUTBOX_AGE_MS = 10 * 366 * 24 * 3600 * 1000  # ten years: clients clamp to it
-EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 CLOCK_LEEWAY = timedelta(hours=24)
+"""How far ahead of the server's clock `created_at` may be."""
+WINDOW_MONTHS = 24
+"""How far back `created_at` may be: this many UTC months before the current one (and never in
+an archived month). The database function `sync_window_start()` computes the same."""
 
 # PostgreSQL text and jsonb cannot hold NUL (U+0000): ops carrying one are rejected.
 NUL = "\x00"
@@ -53,6 +61,9 @@ class PushEnvelope(msgspec.Struct, forbid_unknown_fields=True):
     acked_through: Annotated[int, msgspec.Meta(ge=0, le=MAX_SEQ)] = 0
     outbox_oldest_age_ms: Annotated[int, msgspec.Meta(ge=0, le=MAX_OUTBOX_AGE_MS)] | None = None
     """How long the oldest op still in the device's outbox has waited (telemetry only)."""
+    account_id: uuid.UUID | None = None
+    """The account whose outbox this is; refused (409 `account_mismatch`) when it is not the
+    session's. Optional: clients before it send none."""
 
 
 class CreateData(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
@@ -74,18 +85,38 @@ class Op(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     created_at: AwareDatetime
     data: CreateData | None = None
     target: Target | None = None
+    entry_id: uuid.UUID | None = None
+    """A create's stable identity beyond this device's seqs: a calculation of the device's own
+    history uploaded to the account, or one sent again after a restore. The server stores
+    each entry id once per account; a create whose entry is stored already is `duplicate`."""
+
+
+RejectCode = Literal["invalid", "too_long", "wrong_shape", "metadata_too_large", "nul_character"]
+REJECT_CODES: tuple[RejectCode, ...] = (
+    "invalid",
+    "too_long",
+    "wrong_shape",
+    "metadata_too_large",
+    "nul_character",
+)
 
 
 class OpResult(msgspec.Struct, frozen=True, omit_defaults=True):
     seq: int
     status: Literal["applied", "duplicate", "conflict", "rejected"]
     reason: str | None = None
+    """Why an op was rejected, for people."""
+    code: RejectCode | None = None
+    """Why an op was rejected, for programs (and the metrics)."""
 
 
 class Halt(msgspec.Struct, frozen=True, omit_defaults=True):
     seq: int
     reason: Literal["gap", "clock_out_of_range"]
     expected_seq: int | None = None
+    earliest: datetime | None = None
+    """`clock_out_of_range`: the live window `created_at` must fall in, [earliest, latest]."""
+    latest: datetime | None = None
 
 
 class Limits(msgspec.Struct, frozen=True):
@@ -102,12 +133,27 @@ class PushResponse(msgspec.Struct, frozen=True):
     limits: Limits = Limits()
 
 
+class OpIdentity(msgspec.Struct):
+    """What identifies an op, even a bad one: its place in the device's order, and its id
+    when that is readable (a retry of a rejected op is then recognised)."""
+
+    seq: Seq
+    op_id: Any = None
+
+
+class Problem(msgspec.Struct, frozen=True):
+    code: RejectCode
+    reason: str
+
+
 class ParsedOp(msgspec.Struct, frozen=True):
     """An op after the second decoding step: either valid (`op`) or why not (`problem`)."""
 
     seq: int
     op: Op | None
-    problem: str | None
+    problem: Problem | None = None
+    op_id: uuid.UUID | None = None
+    """The op's id, also for a rejected op whose id is readable."""
 
 
 def op_seq(value: Any) -> int:
@@ -115,30 +161,42 @@ def op_seq(value: Any) -> int:
     return msgspec.convert(value, OpHead, strict=False).seq
 
 
+def _readable_op_id(value: Any) -> uuid.UUID | None:
+    try:
+        return msgspec.convert(value, uuid.UUID, strict=False)
+    except msgspec.ValidationError:
+        return None
+
+
 def parse_op(value: Any) -> ParsedOp:
     """Check one decoded JSON op; the caller has already checked that it has a seq."""
-    seq = op_seq(value)
+    identity = msgspec.convert(value, OpIdentity, strict=False)
+    op_id = _readable_op_id(identity.op_id)
     try:
         op = msgspec.convert(value, Op, strict=False)
     except msgspec.ValidationError as exc:
-        return ParsedOp(seq=seq, op=None, problem=str(exc))
+        message = str(exc)
+        code: RejectCode = "too_long" if "length <=" in message else "invalid"
+        return ParsedOp(identity.seq, None, Problem(code, message), op_id)
     problem = op_problem(op)
-    return ParsedOp(seq=seq, op=None if problem else op, problem=problem)
+    return ParsedOp(identity.seq, None if problem else op, problem, op_id)
 
 
-def op_problem(op: Op) -> str | None:
+def op_problem(op: Op) -> Problem | None:
     if op.kind == "create":
         if op.data is None or op.target is not None:
-            return "a create op carries `data` and no `target`"
+            return Problem("wrong_shape", "a create op carries `data` and no `target`")
         if (
             op.data.metadata is not None
             and len(msgspec.json.encode(op.data.metadata)) > MAX_METADATA_BYTES
         ):
-            return f"`metadata` is over {MAX_METADATA_BYTES} bytes"
+            return Problem("metadata_too_large", f"`metadata` is over {MAX_METADATA_BYTES} bytes")
         if NUL in op.data.expression or NUL in op.data.result or _holds_nul(op.data.metadata):
-            return "the op holds a NUL character (U+0000), which cannot be stored"
-    elif op.target is None or op.data is not None:
-        return "a delete op carries `target` and no `data`"
+            return Problem(
+                "nul_character", "the op holds a NUL character (U+0000), which cannot be stored"
+            )
+    elif op.target is None or op.data is not None or op.entry_id is not None:
+        return Problem("wrong_shape", "a delete op carries `target` and no `data` or `entry_id`")
     return None
 
 
@@ -159,8 +217,14 @@ def _holds_nul(value: Any) -> bool:
     return False
 
 
-def clock_in_range(created_at: datetime, now: datetime) -> bool:
-    return EARLIEST <= created_at <= now + CLOCK_LEEWAY
+class Window(msgspec.Struct, frozen=True):
+    """The live window of `created_at`: [earliest, latest]."""
+
+    earliest: datetime
+    latest: datetime
+
+    def holds(self, moment: datetime) -> bool:
+        return self.earliest <= moment <= self.latest
 
 
 # ---------------------------------------------------------------- pull
@@ -170,6 +234,8 @@ class PullRequest(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     device_id: uuid.UUID
     cursor: Annotated[str, msgspec.Meta(max_length=100)] | None = None
     limit: Annotated[int, msgspec.Meta(ge=1, le=MAX_PULL)] = DEFAULT_PULL
+    account_id: uuid.UUID | None = None
+    """As in a push: the account whose synced cache this is (optional)."""
 
 
 class PullItem(msgspec.Struct, frozen=True):
@@ -194,24 +260,61 @@ class PullResponse(msgspec.Struct, frozen=True):
 
 
 class Position(msgspec.Struct, frozen=True, array_like=True):
-    """Where a page ends: the last row's (version, id) for pull, (created_at µs, id) for history.
-    Both are PostgreSQL bigints: a cursor holding anything larger is not one of ours."""
+    """Where a history page ends: the last row's (created_at µs, id); in the first version
+    of the protocol, also where a pull page ended: (version, id). PostgreSQL bigints: a
+    cursor holding anything larger is not one of ours."""
 
     first: BIGINT
     id: BIGINT
 
 
-def encode_cursor(position: Position) -> str:
+class PullPosition(msgspec.Struct, frozen=True, array_like=True):
+    """Where a pull page ends: the account's epoch, then the last row's (version, id)."""
+
+    epoch: BIGINT
+    version: BIGINT
+    id: BIGINT
+
+
+class ExpiredCursor(msgspec.Struct, frozen=True):
+    """A cursor of ours that can no longer be used (the first version's, without epoch)."""
+
+
+def encode_cursor(position: Position | PullPosition) -> str:
     return base64.urlsafe_b64encode(msgspec.json.encode(position)).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str) -> Position | None:
-    """The position of an opaque cursor, or None when it is not one of ours."""
+def _cursor_bytes(cursor: str) -> bytes | None:
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        return msgspec.json.decode(raw, type=Position)
-    except (binascii.Error, ValueError, msgspec.DecodeError):
+        return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+    except (binascii.Error, ValueError):
         return None
+
+
+def decode_cursor(cursor: str) -> Position | None:
+    """The position of an opaque history cursor, or None when it is not one of ours."""
+    raw = _cursor_bytes(cursor)
+    try:
+        return None if raw is None else msgspec.json.decode(raw, type=Position)
+    except (ValueError, msgspec.DecodeError):
+        return None
+
+
+def decode_pull_cursor(cursor: str) -> PullPosition | ExpiredCursor | None:
+    """The position of an opaque pull cursor; `ExpiredCursor` for one of the first version's;
+    None when it is not one of ours."""
+    raw = _cursor_bytes(cursor)
+    if raw is None:
+        return None
+    try:
+        return msgspec.json.decode(raw, type=PullPosition)
+    except (ValueError, msgspec.DecodeError):
+        pass
+    try:
+        msgspec.json.decode(raw, type=Position)
+    except (ValueError, msgspec.DecodeError):
+        return None
+    return ExpiredCursor()
 
 
 # ---------------------------------------------------------------- history

@@ -11,6 +11,7 @@ from sqlalchemy import (
     BigInteger,
     Column,
     DateTime,
+    LargeBinary,
     MetaData,
     PrimaryKeyConstraint,
     String,
@@ -60,4 +61,30 @@ sync_user = Table(
     Column("user_id", Uuid, primary_key=True),
     Column("version", BigInteger, nullable=False, server_default="0"),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("epoch", BigInteger, nullable=False, server_default="0"),
+)
+
+sync_op_log = Table(
+    "sync_op_log",
+    metadata,
+    Column("device_id", Uuid, primary_key=True),
+    Column("block", BigInteger, primary_key=True),
+    Column("op_ids", LargeBinary, nullable=False),
+)
+
+sync_entry = Table(
+    "sync_entry",
+    metadata,
+    Column("user_id", Uuid, primary_key=True),
+    Column("entry_id", Uuid, primary_key=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+calculation_history_archive = Table(
+    "calculation_history_archive",
+    metadata,
+    Column("month", DateTime(timezone=True), primary_key=True),
+    Column("rows", BigInteger, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("archived_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )

@@ -17,6 +17,11 @@ def stamp(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def stamp_z(moment: datetime) -> str:
+    """A moment as the server writes it (msgspec: microseconds when there are any, Z)."""
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
 class Device:
     """A simulated device: its id, its counter, the ops it made (what the outbox held)."""
 

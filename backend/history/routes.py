@@ -1,39 +1,54 @@
-"""`/sync/push`, `/sync/pull` and `/history`: thin handlers over `sync.engine`."""
+"""`/sync/push`, `/sync/pull` and `/history`: thin handlers over `sync` (docs/sync-protocol.md)."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated
 
 import msgspec
 from litestar import Router, get, post
 from litestar.params import JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from backend.accounts.models import User
 from backend.accounts.sessions import Viewer, signed_in
 from backend.deps import Provided
-from backend.errors import AppError, InvalidFieldError
+from backend.errors import AppError, InvalidFieldError, ServiceUnavailableError
 from backend.metrics import Metrics
 from backend.openapi import JSON_BODY, failures
-from sync import engine
+from sync import history as history_query
+from sync import pull as pull_query
+from sync import push as push_ops
+from sync.partitions import Partitions
 from sync.protocol import (
     MAX_BYTES,
     MAX_OPS,
     NO_NUL,
+    ExpiredCursor,
     HistoryPage,
+    ParsedOp,
     Position,
+    PullPosition,
     PullRequest,
     PullResponse,
     PushEnvelope,
     PushResponse,
     decode_cursor,
+    decode_pull_cursor,
     op_seq,
     parse_op,
 )
 
 PREMIUM_REQUIRED = "`premium_required`: the account is not premium"
 DEVICE_USER_MISMATCH = "`device_user_mismatch`: the device id belongs to another account"
+ACCOUNT_MISMATCH = (
+    "`account_mismatch`: `account_id` is not the signed-in account (stop; send only when "
+    "that account signs in again)"
+)
+PARTITION_BUSY = "`history_busy`: the history table stayed locked; try again after `Retry-After`"
+LOCK_NOT_AVAILABLE = "55P03"
 
 
 class PremiumRequiredError(AppError):
@@ -56,12 +71,33 @@ class CursorExpiredError(AppError):
     code = "cursor_expired"
 
 
+class AccountMismatchError(AppError):
+    status_code = 409
+    code = "account_mismatch"
+
+
+class HistoryBusyError(ServiceUnavailableError):
+    code = "history_busy"
+
+
 def premium_member(viewer: Viewer) -> User:
     """The signed-in premium user, or 401 / 403 `premium_required`."""
     user = signed_in(viewer)
     if not viewer.premium:
         raise PremiumRequiredError("Sync and server history are part of Calcapp Premium")
     return user
+
+
+def sync_member(viewer: Viewer, account_id: uuid.UUID | None) -> User:
+    """The signed-in premium user whose outbox or cache the request carries: 401, 409
+    `account_mismatch` when it names another account, 403 `premium_required`."""
+    user = signed_in(viewer)
+    if account_id is not None and account_id != user.id:
+        raise AccountMismatchError(
+            "This device's queue belongs to another account: it syncs when that account "
+            "signs in again"
+        )
+    return premium_member(viewer)
 
 
 def _cursor(value: str | None, field: str) -> Position | None:
@@ -71,6 +107,33 @@ def _cursor(value: str | None, field: str) -> Position | None:
     if position is None:
         raise InvalidFieldError(field, "is not a cursor this server gave out")
     return position
+
+
+def _pull_cursor(value: str | None) -> PullPosition | None:
+    if value is None:
+        return None
+    position = decode_pull_cursor(value)
+    if position is None:
+        raise InvalidFieldError("cursor", "is not a cursor this server gave out")
+    if isinstance(position, ExpiredCursor):
+        raise CursorExpiredError("The cursor is no longer valid: pull from the start")
+    return position
+
+
+async def _prepare_partitions(
+    partitions: Partitions, engine: AsyncEngine, ops: list[ParsedOp]
+) -> None:
+    """The partitions of the creates' months, before the push's own transaction."""
+    moments = [p.op.created_at for p in ops if p.op is not None and p.op.kind == "create"]
+    try:
+        await partitions.prepare(engine, moments)
+    except DBAPIError as exc:
+        if getattr(exc.orig, "sqlstate", None) != LOCK_NOT_AVAILABLE:
+            raise
+        raise HistoryBusyError(
+            "The history is being reorganised: try again in a moment",
+            headers={"Retry-After": "2"},
+        ) from exc
 
 
 @post(
@@ -83,14 +146,17 @@ def _cursor(value: str | None, field: str) -> Position | None:
         401,
         codes={
             403: PREMIUM_REQUIRED,
-            409: DEVICE_USER_MISMATCH,
+            409: f"{DEVICE_USER_MISMATCH}; {ACCOUNT_MISMATCH}",
             413: f"`batch_too_large`: over {MAX_OPS} ops (send half)",
+            503: PARTITION_BUSY,
         },
     ),
 )
 async def push(
     data: JSONBody[PushEnvelope],
     db_session: Provided[AsyncSession],
+    engine: Provided[AsyncEngine],
+    partitions: Provided[Partitions],
     viewer: Provided[Viewer],
     metrics: Provided[Metrics],
 ) -> PushResponse:
@@ -101,13 +167,20 @@ async def push(
             op_seq(op)
     except msgspec.ValidationError as exc:
         raise InvalidFieldError("ops", f"every op needs an integer seq from 1 ({exc})") from exc
-    user = premium_member(viewer)
+    user = sync_member(viewer, data.account_id)
     ops = [parse_op(raw) for raw in data.ops]
+    await _prepare_partitions(partitions, engine, ops)
     conn = await db_session.connection()
     try:
-        answer = await engine.push(conn, user.id, data.device_id, ops)
-    except engine.DeviceOfAnotherUserError as exc:
+        answer = await push_ops.push(conn, user.id, data.device_id, ops)
+    except push_ops.DeviceOfAnotherUserError as exc:
         raise DeviceUserMismatchError("This device id belongs to another account") from exc
+    except push_ops.PartitionMissingError as exc:
+        partitions.known.clear()
+        raise HistoryBusyError(
+            "The history is being reorganised: try again in a moment",
+            headers={"Retry-After": "1"},
+        ) from exc
     metrics.record_push(answer.results, data.outbox_oldest_age_ms)
     return answer
 
@@ -121,7 +194,8 @@ async def push(
         401,
         codes={
             403: PREMIUM_REQUIRED,
-            409: f"`cursor_expired`: pull again from `cursor: null`; {DEVICE_USER_MISMATCH}",
+            409: f"`cursor_expired`: pull again from `cursor: null`; {DEVICE_USER_MISMATCH}; "
+            f"{ACCOUNT_MISMATCH}",
         },
     ),
 )
@@ -130,14 +204,14 @@ async def pull(
     db_session: Provided[AsyncSession],
     viewer: Provided[Viewer],
 ) -> PullResponse:
-    user = premium_member(viewer)
-    after = _cursor(data.cursor, "cursor")
+    user = sync_member(viewer, data.account_id)
+    after = _pull_cursor(data.cursor)
     conn = await db_session.connection()
     try:
-        return await engine.pull(conn, user.id, data.device_id, after, data.limit)
-    except engine.DeviceOfAnotherUserError as exc:
+        return await pull_query.pull(conn, user.id, data.device_id, after, data.limit)
+    except push_ops.DeviceOfAnotherUserError as exc:
         raise DeviceUserMismatchError("This device id belongs to another account") from exc
-    except engine.CursorExpiredError as exc:
+    except pull_query.CursorExpiredError as exc:
         raise CursorExpiredError("The cursor is no longer valid: pull from the start") from exc
 
 
@@ -157,7 +231,7 @@ async def history(
 ) -> HistoryPage:
     user = premium_member(viewer)
     conn = await db_session.connection()
-    return await engine.history(conn, user.id, limit, _cursor(before, "before"), q)
+    return await history_query.history(conn, user.id, limit, _cursor(before, "before"), q)
 
 
 def router() -> Router:

@@ -117,6 +117,7 @@ async def restore(url: str, file: Path, *, force: bool = False) -> RestoreReport
             "--set=ON_ERROR_STOP=1",
             *(f"--command={statement}" for statement in script),
             "--file=-",
+            f"--command={NEW_SYNC_EPOCHS}",
         ],
         url,
     )
@@ -126,6 +127,21 @@ async def restore(url: str, file: Path, *, force: bool = False) -> RestoreReport
         file, await _public_tables(url), bool(tables), tool, time.monotonic() - started
     )
 
+
+# After the restore, in the same transaction: every account gets a new sync epoch, so that
+# every device rebuilds its synced history from the restored one (and sends again what it
+# holds that the backup lacks). A backup older than the epochs gets them from `db upgrade`.
+# pg_restore's script empties search_path: names are qualified.
+NEW_SYNC_EPOCHS = """
+DO $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass('public.sync_user')
+               AND attname = 'epoch' AND NOT attisdropped) THEN
+        UPDATE public.sync_user SET epoch = public.sync_new_epoch();
+    END IF;
+END
+$$
+"""
 
 # What `--force` drops before the restore: every object of schema public (the schema itself
 # stays, with its owner and privileges), extensions installed there included.

@@ -295,6 +295,16 @@ async def _archive_one(
                     f"{partition.name} holds {still} rows but {written.rows} were exported: "
                     "nothing was dropped"
                 )
+            # Pushes dated in this month are refused from now on (`sync_window_start()`).
+            await db.execute(
+                """INSERT INTO calculation_history_archive (month, rows, sha256)
+                   VALUES ($1, $2, $3)
+                   ON CONFLICT (month) DO UPDATE SET rows = EXCLUDED.rows,
+                       sha256 = EXCLUDED.sha256, archived_at = now()""",
+                partition.range_from,
+                written.rows,
+                written.sha256,
+            )
             await _lock(
                 db, f"ALTER TABLE {_ident(PARENT)} DETACH PARTITION {partition.qualified}", None
             )
@@ -639,7 +649,26 @@ async def restore(conn: AsyncConnection, file: Path) -> Restored:
                 f"{data.name} loaded {loaded} rows where the manifest says {manifest.rows}: "
                 "nothing was restored"
             )
+        await db.execute(
+            "DELETE FROM calculation_history_archive WHERE month = $1", manifest.range_from
+        )
+        await db.execute(_refresh_versions(target))
     return Restored(target.name, manifest.rows, manifest.sha256, data, created)
+
+
+def _refresh_versions(target: Partition) -> str:
+    """The restored rows get their accounts' next version, and the accounts a new epoch:
+    every device re-reads its synced history from the start and finds them."""
+    return f"""
+        WITH owners AS (SELECT DISTINCT user_id FROM {target.qualified}),
+        bumped AS (
+            INSERT INTO sync_user (user_id, version) SELECT user_id, 1 FROM owners
+            ON CONFLICT (user_id) DO UPDATE SET version = sync_user.version + 1,
+                epoch = sync_new_epoch(), updated_at = now()
+            RETURNING user_id, version)
+        UPDATE {target.qualified} AS h SET version = b.version
+        FROM bumped AS b WHERE h.user_id = b.user_id
+    """  # noqa: S608
 
 
 async def _copy_in(db: Any, target: Partition, data: Path, manifest: Manifest) -> None:

@@ -70,10 +70,16 @@ COUNT_HISTORY_DUE = text(
     f"SELECT count(DISTINCT user_id), count(*) FROM calculation_history "
     f"WHERE user_id IN ({HISTORY_DUE})"
 )
+# With the rows go the ids of the calculations they uploaded, and the accounts get a new sync
+# epoch: their devices rebuild their synced history (now empty) from the start.
 DELETE_HISTORY = text(
     f"""
     WITH gone AS (DELETE FROM calculation_history WHERE user_id IN ({HISTORY_DUE})
-                  RETURNING user_id)
+                  RETURNING user_id),
+    owners AS (SELECT DISTINCT user_id FROM gone),
+    entries AS (DELETE FROM sync_entry WHERE user_id IN (SELECT user_id FROM owners)),
+    epochs AS (UPDATE sync_user SET epoch = sync_new_epoch()
+               WHERE user_id IN (SELECT user_id FROM owners))
     SELECT count(DISTINCT user_id), count(*) FROM gone
     """
 )

@@ -138,18 +138,23 @@ async def test_sync_ops_are_counted_by_outcome_with_the_outbox_age(
         assert statuses(await device.push(first, outbox_oldest_age_ms=90_000)) == ["applied"] * 2
         bad = {**device.create("3+3"), "kind": "rename"}
         clash = {**first[1], "op_id": str(uuid.uuid4())}
-        retry = [first[0], clash, bad]  # a lost answer's retry, a reused seq, a poison op
+        long = device.create("4" * 501)
+        # a lost answer's retry, a reused seq, two poison ops
+        retry = [first[0], clash, bad, long]
         assert statuses(await device.push(retry, outbox_oldest_age_ms=3_600_000 * 48)) == [
             "duplicate",
             "conflict",
+            "rejected",
             "rejected",
         ]
         refused = await device.push([], outbox_oldest_age_ms=-1)
         assert (refused.status_code, refused.json()["code"]) == (422, "validation_error")
         samples = await scrape(client)
 
-    for outcome, count in {"applied": 2, "duplicate": 1, "conflict": 1, "rejected": 1}.items():
+    for outcome, count in {"applied": 2, "duplicate": 1, "conflict": 1, "rejected": 2}.items():
         assert value(samples, "calcapp_sync_ops_total", outcome=outcome) == count, outcome
+    for reason, count in {"invalid": 1, "too_long": 1, "nul_character": 0}.items():
+        assert value(samples, "calcapp_sync_rejected_ops_total", reason=reason) == count, reason
     age = "calcapp_sync_outbox_oldest_age_seconds"
     assert value(samples, f"{age}_count") == 2
     assert value(samples, f"{age}_sum") == 90 + 48 * 3600

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import cast
 
 import pytest
 
@@ -210,21 +211,50 @@ def test_archive_round_trip(new_db: str, tmp_path: Path) -> None:
     assert again.stdout.startswith("nothing to archive: no partition ends on or before ")
     assert {p.name: p.read_bytes() for p in folder.iterdir()} == files
 
-    # Restore brings the month back with every column identical, by the archive or manifest.
+    # Restore brings the month back with every column identical, by the archive or manifest,
+    # but the version: the rows get their account's next one (devices must pull them again).
     restored = calcapp(new_db, "partitions", "restore", str(folder / f"{name(OLD)}.csv.gz"))
     assert restored.returncode == 0, restored.stderr
     assert restored.stdout.startswith(f"restored {name(OLD)}: 5 rows from ")
-    assert rows(new_db, OLD) == before[OLD]
+    assert unversioned(rows(new_db, OLD)) == unversioned(before[OLD])
+    assert versions(new_db, OLD) == {account_version(new_db)}
     by_manifest = calcapp(new_db, "partitions", "restore", str(folder / f"{name(OLDER_NEXT)}.json"))
     assert by_manifest.returncode == 0, by_manifest.stderr
-    assert rows(new_db, OLDER_NEXT) == before[OLDER_NEXT]
+    assert unversioned(rows(new_db, OLDER_NEXT)) == unversioned(before[OLDER_NEXT])
+    assert versions(new_db, OLDER_NEXT) == {account_version(new_db)} != versions(new_db, OLD)
 
     # Restoring a month again is refused: it would duplicate the rows.
+    restored_rows = rows(new_db, OLD)
     assert_one_line_error(
         calcapp(new_db, "partitions", "restore", str(folder / f"{name(OLD)}.csv.gz")),
         f"partition {name(OLD)} already holds 5 rows",
     )
-    assert rows(new_db, OLD) == before[OLD]
+    assert rows(new_db, OLD) == restored_rows
+
+
+def columns(row: tuple[object, ...]) -> dict[str, object]:
+    return {str(name): value for name, value in cast("tuple[tuple[str, object], ...]", row)}
+
+
+def unversioned(found: list[tuple[object, ...]]) -> list[dict[str, object]]:
+    return [{k: v for k, v in columns(row).items() if k != "version"} for row in found]
+
+
+def versions(url: str, month: datetime) -> set[object]:
+    return {columns(row)["version"] for row in rows(url, month)}
+
+
+def account_version(url: str) -> object:
+    """The sync version of the (one) account with rows in the database."""
+    return run_async(_scalar(url, "SELECT version FROM sync_user"))
+
+
+async def _scalar(url: str, query: str) -> object:
+    conn = await connect(url)
+    try:
+        return await conn.fetchval(query)
+    finally:
+        await conn.close()
 
 
 def test_archive_into_a_folder_that_is_a_file_drops_nothing(new_db: str, tmp_path: Path) -> None:

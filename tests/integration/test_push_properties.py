@@ -5,7 +5,7 @@ Each example is a fresh user with 1-3 devices and a random run of actions: devic
 creates and deletes (of their own earlier creates, or of rows already on the server, as a
 client that pulled them would), push batches of their outbox (any subset, in any order, with
 duplicates, so gaps and retries happen), and resend earlier batches verbatim (a lost answer).
-Every push is a transaction of its own, as the endpoint runs it (`sync.engine.push` on the
+Every push is a transaction of its own, as the endpoint runs it (`sync.push.push` on the
 ops as `parse_op` reads them from JSON). Checked:
 
 - each answer is what the protocol says: per op `applied`, `duplicate`, or a `gap` halt, and
@@ -32,8 +32,9 @@ from hypothesis import strategies as st
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from sync import engine as sync_engine
-from sync.protocol import Position, decode_cursor, parse_op
+from sync import pull as sync_pull
+from sync import push as sync_push
+from sync.protocol import PullPosition, decode_pull_cursor, parse_op
 from tests.sync_client import stamp
 
 pytestmark = pytest.mark.db
@@ -162,7 +163,7 @@ async def push(
     db: AsyncEngine, user_id: uuid.UUID, device: ModelDevice, batch: list[dict[str, Any]]
 ) -> Any:
     async with db.begin() as conn:
-        return await sync_engine.push(conn, user_id, device.id, [parse_op(op) for op in batch])
+        return await sync_push.push(conn, user_id, device.id, [parse_op(op) for op in batch])
 
 
 async def rows(db: AsyncEngine, user_id: uuid.UUID) -> list[tuple[Key, bool]]:
@@ -182,13 +183,15 @@ async def pull_everything(
 ) -> tuple[list[Any], int]:
     """Every page from cursor 0; the items and the `acked_through` of the last page."""
     items: list[Any] = []
-    after: Position | None = None
+    after: PullPosition | None = None
     while True:
         async with db.connect() as conn:
-            page = await sync_engine.pull(conn, user_id, device.id, after, limit)
+            page = await sync_pull.pull(conn, user_id, device.id, after, limit)
         items += page.items
         assert page.next_cursor is not None
-        after = decode_cursor(page.next_cursor)
+        position = decode_pull_cursor(page.next_cursor)
+        assert isinstance(position, PullPosition)
+        after = position
         if not page.has_more:
             return items, page.acked_through
 

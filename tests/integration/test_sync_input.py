@@ -77,7 +77,7 @@ async def test_too_many_ops_or_bytes_is_413(premium_user: Any, database_url: str
         ({"kind": "delete"}, "carries `target`"),
         ({"kind": "rename"}, "kind"),
         ({"op_id": "nope"}, "op_id"),
-        ({"created_at": "2026-11-27T10:00:00"}, "created_at"),  # no time zone
+        ({"created_at": "2000-01-01T10:00:00"}, "created_at"),  # no time zone
         ({"created_at": "yesterday"}, "created_at"),
         ({"data": {"expression": "", "result": "1"}}, "expression"),
         ({"data": {"expression": "1", "result": "9" * 101}}, "result"),
@@ -108,7 +108,7 @@ async def test_dates_far_from_now_halt_for_a_new_timestamp(premium_user: Any, ye
         op = device.create("1")
         op["created_at"] = f"{year:04d}-06-01T00:00:00Z"
         body = (await device.push([op])).json()
-        assert body["halted"] == {"seq": 1, "reason": "clock_out_of_range"}
+        assert (body["halted"]["seq"], body["halted"]["reason"]) == (1, "clock_out_of_range")
         assert (body["ack_seq"], body["results"]) == (0, [])
 
 
