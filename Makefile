@@ -8,7 +8,7 @@ PYTEST_ARGS ?=
 STRIPE ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help run test test-slow test-db lint browser bench clean
+.PHONY: help run test test-slow test-dates test-db lint browser bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -53,6 +53,17 @@ test: lint browser  ## lint, then unit, integration (real PostgreSQL) and end-to
 
 test-slow: $(VENV)/.installed-dev  ## the long runs `make test` leaves out (fuzzing at length)
 	$(BIN)/pytest -m slow $(PYTEST_ARGS)
+
+# The last minute of a month, of a year and of February in a leap year, and the first of a month
+# (UTC): each run starts there and the clock goes on, so the runs cross midnight.
+DATES ?= 2027-01-31T23:59:00 2027-12-31T23:59:00 2028-02-29T23:59:00 2028-03-01T00:00:05
+test-dates: $(VENV)/.installed-dev  ## the database tests with the clock moved to month and year ends (libfaketime)
+	@command -v faketime >/dev/null 2>&1 || apt-get install -y faketime
+	@for at in $(DATES); do \
+		echo "--- database tests from $$at UTC"; \
+		TZ=UTC faketime "$$(echo $$at | tr T ' ')" $(BIN)/pytest -q \
+			-m "db and not e2e and not slow" $(PYTEST_ARGS) || exit 1; \
+	done
 
 test-db: $(VENV)/.installed-dev  ## only the tests that need PostgreSQL (not the browser ones)
 	$(BIN)/pytest -m "db and not e2e and not slow" $(PYTEST_ARGS)

@@ -38,6 +38,7 @@ from backend.ops import partitions as history_partitions
 from backend.ops import retention
 from backend.ops import stats as db_stats
 from backend.settings import Settings, SettingsError
+from sync.pull import expire_cursors
 
 logger = logging.getLogger("calcapp")
 
@@ -338,6 +339,11 @@ def _add_ops_commands(
         "stats", help="slowest statements, unused indexes, table and partition sizes"
     )
     stats.set_defaults(handler=cmd_db_stats)
+    expire = db_commands.add_parser(
+        "expire-sync-cursors",
+        help="every device re-reads its synced history (after a restore by other means)",
+    )
+    expire.set_defaults(handler=cmd_db_expire_sync_cursors)
 
     partitions = commands.add_parser(
         "partitions", help="monthly partitions of the calculation history"
@@ -448,6 +454,15 @@ def cmd_db_restore(settings: Settings, args: argparse.Namespace) -> None:
         f"restored {done.file}: {done.tables} tables in schema public{replaced}, "
         f"{done.seconds:.1f} s (pg_restore {done.tool.version}, {done.tool.path})"
     )
+
+
+def cmd_db_expire_sync_cursors(settings: Settings, args: argparse.Namespace) -> None:
+    async def work(engine: AsyncEngine) -> int:
+        async with engine.begin() as conn:
+            return await expire_cursors(conn)
+
+    count = with_engine(settings, work)
+    print(f"sync cursors expired for {count} account(s): their devices re-read their history")
 
 
 def cmd_db_stats(settings: Settings, args: argparse.Namespace) -> None:

@@ -34,3 +34,12 @@ def sign_in(context: BrowserContext, base_url: str, email: str) -> None:
         headers={"x-csrftoken": token},
     )
     assert response.status == 200, response.text()
+
+
+def sign_out(context: BrowserContext, base_url: str) -> None:
+    """Sign the browser context out through the API (as another tab of it would)."""
+    token = next(c["value"] for c in context.cookies() if c["name"] == "csrftoken")
+    response = context.request.post(
+        f"{base_url}/api/v1/auth/logout", headers={"x-csrftoken": token}
+    )
+    assert response.status == 204, response.text()

@@ -71,3 +71,18 @@ def type_expression(page: Page, text: str) -> None:
     box.press("Escape")
     page.keyboard.type(text)
     page.keyboard.press("Enter")
+
+
+def paste(page: Page, text: str) -> None:
+    """Paste `text` into the Expression box as the browser does for Ctrl+V."""
+    expression(page).focus()
+    page.evaluate(
+        """(text) => {
+            const data = new DataTransfer();
+            data.setData("text/plain", text);
+            const event = new ClipboardEvent(
+                "paste", {clipboardData: data, bubbles: true, cancelable: true});
+            document.getElementById("expression").dispatchEvent(event);
+        }""",
+        text,
+    )

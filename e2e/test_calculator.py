@@ -10,6 +10,7 @@ from e2e.calculator import (
     expression,
     key,
     open_calculator,
+    paste,
     result,
     type_expression,
 )
@@ -165,3 +166,41 @@ def test_editing_the_expression_clears_a_result_that_no_longer_matches(page: Pag
     page.keyboard.press("Backspace")
     expect(expression(page)).to_have_value("12+")
     expect(result(page)).to_have_text("")
+
+
+def test_a_reload_keeps_a_finished_calculation_finished(page: Page) -> None:
+    click_keys(page, "9", "−", "1", "=")
+    page.reload()
+    expect(expression(page)).to_have_value("9−1")
+    expect(result(page)).to_have_text("8")
+    click_keys(page, "5")  # a digit starts a new calculation
+    expect(expression(page)).to_have_value("5")
+    expect(result(page)).to_have_text("")
+
+    click_keys(page, "AC", "1", "÷", "3", "=")
+    page.reload()
+    click_keys(page, "×", "3", "=")  # an operator continues from the result, at full precision
+    expect(result(page)).to_have_text("1")
+    page.reload()
+    click_keys(page, "=")  # and "=" repeats the last operation
+    expect(result(page)).to_have_text("3")
+
+
+@pytest.mark.parametrize("reload", [False, True], ids=["as-computed", "after-a-reload"])
+def test_typing_or_pasting_over_the_whole_expression_replaces_it(page: Page, reload: bool) -> None:
+    for replace in ("type", "paste"):
+        type_expression(page, "9−1")
+        expect(result(page)).to_have_text("8")
+        if reload:
+            page.reload()
+            expect(result(page)).to_have_text("8")
+        box = expression(page)
+        box.click()
+        box.press("Control+a")
+        if replace == "type":
+            page.keyboard.type("+4×4")
+        else:
+            paste(page, "+4×4")
+        expect(box).to_have_value("+4×4")
+        page.keyboard.press("Enter")
+        expect(result(page)).to_have_text("16")

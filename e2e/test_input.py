@@ -3,7 +3,7 @@
 import pytest
 from playwright.sync_api import Page, expect
 
-from e2e.calculator import alert, expression, open_calculator, result, type_expression
+from e2e.calculator import alert, expression, open_calculator, paste, result, type_expression
 
 
 @pytest.fixture(autouse=True)
@@ -11,21 +11,6 @@ def calculator(page: Page, console_errors: list[str]) -> object:
     open_calculator(page)
     yield
     assert console_errors == []
-
-
-def paste(page: Page, text: str) -> None:
-    """Paste `text` into the Expression box as the browser does for Ctrl+V."""
-    expression(page).focus()
-    page.evaluate(
-        """(text) => {
-            const data = new DataTransfer();
-            data.setData("text/plain", text);
-            const event = new ClipboardEvent(
-                "paste", {clipboardData: data, bubbles: true, cancelable: true});
-            document.getElementById("expression").dispatchEvent(event);
-        }""",
-        text,
-    )
 
 
 def test_a_pasted_expression_is_normalised(page: Page) -> None:

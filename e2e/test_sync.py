@@ -1,4 +1,5 @@
-"""Premium sync in the browser (pwa/js/sync.js) against a real server and database.
+"""Premium sync in the browser (pwa/js/sync-client.js and outbox.js) against a real server and
+database.
 
 Each test makes its own premium account (sign-up through the API, then the operator's
 `calcapp users grant-premium`), signs a browser context in through the API, and checks what
@@ -11,109 +12,33 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import NamedTuple
 
 import pytest
 from playwright.sync_api import (
     Browser,
     BrowserContext,
-    ConsoleMessage,
-    Locator,
     Page,
     Route,
     expect,
 )
 
 from backend.database import connect
-from e2e.accounts import new_account, sign_in
+from e2e.accounts import sign_in
 from e2e.calculator import history_entries, open_calculator, type_expression
-from e2e.conftest import API_ANSWER
+from e2e.premium import (
+    RETRY_TIMEOUT_MS,
+    WITHOUT_SERVICE_WORKER,
+    calcapp,
+    calculate,
+    collect_errors,
+    live_expressions,
+    nudge,
+    premium_account,
+    server_rows,
+    sync_status,
+)
 from tests.browser import wait_for_service_worker
-from tests.support import calcapp_env, free_port, run_async, run_calcapp, running_server
-
-SYNC_TEXT = re.compile(r"^(Synced|Offline|Sync |\d+ waiting)")
-# Seconds: a retry after a failure waits 1 s, then 2, 4, 8 … (with jitter).
-RETRY_TIMEOUT_MS = 45_000
-
-
-class Row(NamedTuple):
-    device_id: str | None
-    seq: int | None
-    expression: str
-    deleted: bool
-
-
-async def _rows(database_url: str, email: str) -> list[Row]:
-    conn = await connect(database_url)
-    try:
-        records = await conn.fetch(
-            "SELECT h.device_id::text, h.seq, h.expression, h.deleted_at IS NOT NULL"
-            " FROM calculation_history h JOIN users u ON u.id = h.user_id"
-            " WHERE u.email = $1",
-            email,
-        )
-    finally:
-        await conn.close()
-    return [Row(*record) for record in records]
-
-
-def server_rows(database_url: str, email: str) -> list[Row]:
-    """Every history row the server holds for the account, deleted ones included."""
-    return run_async(_rows(database_url, email))
-
-
-def live_expressions(database_url: str, email: str) -> list[str]:
-    rows = server_rows(database_url, email)
-    assert len({(r.device_id, r.seq) for r in rows}) == len(rows), rows  # no duplicate
-    return sorted(r.expression for r in rows if not r.deleted)
-
-
-def calcapp(database_url: str, *args: str) -> None:
-    done = run_calcapp(*args, env=calcapp_env(DATABASE_URL=database_url))
-    assert done.returncode == 0, done.stderr
-
-
-def premium_account(base_url: str, database_url: str, *, premium: bool = True) -> str:
-    """A new account, with premium granted by the operator."""
-    email = new_account(base_url, "sync")
-    if premium:
-        calcapp(database_url, "users", "grant-premium", email)
-    return email
-
-
-def sync_status(page: Page) -> Locator:
-    return page.get_by_role("status").filter(has_text=SYNC_TEXT)
-
-
-def calculate(page: Page, *expressions: str) -> None:
-    """Type each expression, press Enter, and wait until the history lists it (stored)."""
-    for text in expressions:
-        type_expression(page, text)
-        expect(history_entries(page).first).to_contain_text(f"{text} = ")
-
-
-def nudge(page: Page) -> None:
-    """What the browser does when the user comes back to the tab: a visibility change."""
-    page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")
-
-
-def collect_errors(page: Page, *, also_ignore: re.Pattern[str] | None = None) -> list[str]:
-    """The `console_errors` fixture's rule, for pages of other contexts."""
-    errors: list[str] = []
-
-    def on_console(message: ConsoleMessage) -> None:
-        if message.type != "error":
-            return
-        api = "/api/v1/" in message.location.get("url", "")
-        if api and (
-            API_ANSWER.match(message.text) or (also_ignore and also_ignore.match(message.text))
-        ):
-            return
-        errors.append(message.text)
-
-    page.on("console", on_console)
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    return errors
+from tests.support import calcapp_env, free_port, run_async, running_server
 
 
 @pytest.fixture
@@ -122,11 +47,6 @@ def other_device(browser: Browser, base_url: str) -> Iterator[tuple[BrowserConte
     context = browser.new_context(base_url=base_url)
     yield context, collect_errors(context.new_page())
     context.close()
-
-
-# page.route() does not see requests that go through the service worker: these tests, which
-# answer for the server, run without one.
-WITHOUT_SERVICE_WORKER = pytest.mark.browser_context_args(service_workers="block")
 
 
 def test_offline_calculations_survive_a_reload_and_reach_the_server_once(
@@ -294,30 +214,6 @@ def test_premium_ending_pauses_sync_and_keeps_the_queue(
     nudge(page)
     expect(sync_status(page)).to_have_text("Synced")
     assert live_expressions(database_url, email) == ["10+1", "10+2", "10+3"]
-    assert console_errors == []
-
-
-def test_upgrading_uploads_the_local_history_once(
-    page: Page, base_url: str, database_url: str, console_errors: list[str]
-) -> None:
-    email = premium_account(base_url, database_url, premium=False)
-    sign_in(page.context, base_url, email)
-    open_calculator(page)
-    calculate(page, "4×4", "5×5")
-    expect(page.get_by_text(SYNC_TEXT)).to_have_count(0)  # free users see no sync UI
-    assert server_rows(database_url, email) == []
-
-    calcapp(database_url, "users", "grant-premium", email)
-    page.reload()
-    expect(sync_status(page)).to_have_text("Synced")
-    expect(history_entries(page)).to_have_count(2)
-    assert live_expressions(database_url, email) == ["4×4", "5×5"]
-
-    page.reload()  # started again: nothing is uploaded twice
-    calculate(page, "6×6")
-    expect(sync_status(page)).to_have_text("Synced")
-    expect(history_entries(page)).to_have_count(3)
-    assert live_expressions(database_url, email) == ["4×4", "5×5", "6×6"]
     assert console_errors == []
 
 

@@ -42,6 +42,16 @@ PAGE = text(
 )
 
 
+NEW_EPOCHS = text("UPDATE sync_user SET epoch = sync_new_epoch()")
+
+
+async def expire_cursors(conn: AsyncConnection) -> int:
+    """Give every account a new epoch: every device rebuilds its synced history on its next
+    pull (after the database was restored by other means than `calcapp db restore`, such as
+    a provider's point-in-time recovery). Returns how many accounts."""
+    return (await conn.execute(NEW_EPOCHS)).rowcount
+
+
 async def pull(
     conn: AsyncConnection,
     user_id: uuid.UUID,

@@ -3,6 +3,7 @@
 
 import * as api from "./api.js";
 import { saveFile } from "./download.js";
+import { Outbox } from "./outbox.js";
 import {
   FieldError,
   OFFLINE_MESSAGE,
@@ -20,6 +21,7 @@ import {
   whenOnline,
 } from "./page.js";
 import { startShell } from "./shell.js";
+import { SyncClient } from "./sync-client.js";
 
 // The data-architecture document's email format, as the server checks it (docs/api.md).
 const EMAIL_FORMAT = /^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$/;
@@ -302,6 +304,7 @@ function wireAccount(root) {
         throw new FieldError("confirm", "Tick the box to confirm that you want to delete your account.");
       }
       await call(api.deleteAccount(password));
+      if (account) await Outbox.destroy(account.id).catch(() => {});
       account = null;
       render("signin", { notice: "Your account was deleted." });
     },
@@ -326,11 +329,39 @@ function wireAccount(root) {
     setText(status, `Downloaded ${filename}.`);
   });
 
-  onAction(root, "signout", "account", async () => {
-    await call(api.logout());
-    account = null;
-    render("signin", { notice: "You're signed out." });
+  const unsynced = /** @type {HTMLElement} */ (root.querySelector('[data-field="unsynced"]'));
+  /** Calculations of this premium account still waiting on this device: say so, or sign out. */
+  const signOutUnlessWaiting = async (status) => {
+    const waiting = account?.premium ? await Outbox.waiting(account.id).catch(() => 0) : 0;
+    if (!waiting) return signOut();
+    const text = `${waiting} calculation${waiting === 1 ? " has" : "s have"} not synced yet.`;
+    setText(/** @type {HTMLElement} */ (root.querySelector('[data-field="unsynced-text"]')), text);
+    unsynced.hidden = false;
+    setText(status, `${text} They sync when you sign in again with this account.`);
+  };
+
+  onAction(root, "signout", "account", signOutUnlessWaiting);
+  onAction(root, "signout-anyway", "account", () => signOut());
+  onAction(root, "sync-first", "account", async (status) => {
+    if (!account) return;
+    setText(status, "Syncing…");
+    const client = new SyncClient(account.id);
+    try {
+      await client.flush({ now: true });
+    } finally {
+      client.close();
+    }
+    await signOutUnlessWaiting(status);
   });
+}
+
+/** Sign out: the session ends, and the account's synced history leaves this device. */
+async function signOut() {
+  const leaving = account;
+  await call(api.logout());
+  if (leaving) await Outbox.forgetCache(leaving.id).catch(() => {});
+  account = null;
+  render("signin", { notice: "You're signed out." });
 }
 
 // ---------------------------------------------------------------- start

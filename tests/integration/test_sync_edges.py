@@ -372,6 +372,21 @@ async def test_after_retention_deletes_the_history_devices_converge_to_empty(
             assert (page["items"], page["acked_through"]) == ([], 2)  # nothing to send again
 
 
+async def test_expiring_the_sync_cursors_makes_every_device_rebuild(
+    premium_user: Any, database_url: str
+) -> None:
+    """After a restore by other means (a provider's point-in-time recovery)."""
+    async with premium_user() as api:
+        writer, reader = Device(api), Device(api)
+        await writer.push([writer.create("1"), writer.create("2")])
+        await reader.pull_all()
+        done = run_calcapp("db", "expire-sync-cursors", env=calcapp_env(DATABASE_URL=database_url))
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.startswith("sync cursors expired for ")
+        await expired_then_rebuilt(reader)
+        assert sorted(i["expression"] for i in reader.seen.values()) == ["1", "2"]
+
+
 async def test_a_cursor_of_the_first_protocol_version_is_expired(premium_user: Any) -> None:
     async with premium_user() as api:
         device = Device(api)
