@@ -359,7 +359,7 @@ ADD_STALE_ROW = """async () => {
     });
     await new Promise((ok, no) => {
         const tx = db.transaction("history", "readwrite");
-        const at = "2026-01-01T00:00:00Z";
+        const at = "2001-01-01T00:00:00Z";
         tx.objectStore("history").put({k: `n:${at}|99+1`, device_id: null, seq: null,
             created_at: at, expression: "99+1", result: "100", metadata: {}});
         tx.oncomplete = ok;

@@ -1,14 +1,16 @@
 """Premium sync at its edges in the browser: the device's own history offered to one account
-once, account switches in the middle of a push, signing out with calculations not synced, and
-calculations the server refuses.
+once, account switches in the middle of a push, signing out with calculations not synced,
+calculations the server refuses, and a restore to an earlier backup.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
+from pathlib import Path
 
-from playwright.sync_api import Locator, Page, Route, expect
+from playwright.sync_api import Browser, Locator, Page, Route, expect
 
 from e2e.accounts import sign_in, sign_out
 from e2e.calculator import history_entries, open_calculator
@@ -18,10 +20,12 @@ from e2e.premium import (
     calculate,
     collect_errors,
     live_expressions,
+    nudge,
     premium_account,
     server_rows,
     sync_status,
 )
+from tests.support import calcapp_env, free_port, migrated_database, running_server
 
 OFFER = "Add 2 calculations from this device to your synced history?"
 
@@ -278,3 +282,53 @@ def test_a_calculation_the_server_refuses_stays_marked_not_synced_until_dismisse
     page.reload()
     expect(history_entries(page)).to_have_count(2)
     assert console_errors == []
+
+
+def test_after_a_restore_to_an_earlier_backup_devices_send_again_what_the_server_lost(
+    browser: Browser, make_database: Callable[[], str], tmp_path: Path
+) -> None:
+    database_url = migrated_database(make_database)
+    env = calcapp_env(DATABASE_URL=database_url, CALCAPP_BCRYPT_ROUNDS="4")
+    port = free_port()
+    maker = browser.new_context(base_url=f"http://127.0.0.1:{port}")
+    reader = browser.new_context(base_url=f"http://127.0.0.1:{port}")
+    backup = tmp_path / "calcapp.dump"
+    try:
+        pages = [maker.new_page(), reader.new_page()]
+        refused = re.compile(r".*net::ERR_CONNECTION_REFUSED")  # while the server is down
+        errors = [collect_errors(page, also_ignore=refused) for page in pages]
+        with running_server(env, port=port) as (base_url, _):
+            email = premium_account(base_url, database_url)
+            for context, page in zip((maker, reader), pages, strict=True):
+                sign_in(context, base_url, email)
+                open_calculator(page)
+            calculate(pages[0], "1+1", "2+2")
+            expect(sync_status(pages[0])).to_have_text("Synced")
+            calcapp(database_url, "db", "backup", str(backup))
+            calculate(pages[0], "3+3", "4+4")
+            expect(sync_status(pages[0])).to_have_text("Synced")
+            nudge(pages[1])
+            expect(history_entries(pages[1])).to_have_count(4)
+
+        calcapp(database_url, "db", "restore", "--force", str(backup))  # the server lost 3+3, 4+4
+
+        with running_server(env, port=port):
+            # The maker rebuilds, and sends again what it made that was lost.
+            with pages[0].expect_response(lambda r: r.url.endswith("/sync/push") and r.ok):
+                nudge(pages[0])
+            expect(sync_status(pages[0])).to_have_text("Synced")
+            expect(history_entries(pages[0])).to_have_count(4)
+            assert live_expressions(database_url, email) == ["1+1", "2+2", "3+3", "4+4"]
+            # The other device's cursor is of the old epoch: it rebuilds from the restored history.
+            with pages[1].expect_response(
+                lambda r: r.url.endswith("/sync/pull") and r.status == 409
+            ):
+                nudge(pages[1])
+            expect(history_entries(pages[1])).to_have_count(4)
+            nudge(pages[0])
+            expect(sync_status(pages[0])).to_have_text("Synced")
+            assert live_expressions(database_url, email) == ["1+1", "2+2", "3+3", "4+4"]
+        assert errors == [[], []]
+    finally:
+        maker.close()
+        reader.close()

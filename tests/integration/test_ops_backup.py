@@ -26,6 +26,8 @@ from tests.support import (
 
 pytestmark = pytest.mark.db
 
+# Read when the module is collected, and given partitions where rows go: a run that crosses
+# midnight at a month's end keeps using the same months.
 THIS_MONTH = month_start(datetime.now(UTC))
 OLD_MONTH = add_months(THIS_MONTH, -30)
 
@@ -57,7 +59,8 @@ async def _populate(url: str) -> None:
             subscription,
         )
         device = uuid.uuid4()
-        await conn.execute("SELECT ensure_calculation_history_partition($1)", OLD_MONTH)
+        for month in (OLD_MONTH, THIS_MONTH):
+            await conn.execute("SELECT ensure_calculation_history_partition($1)", month)
         for seq, created in enumerate((OLD_MONTH, THIS_MONTH, THIS_MONTH), start=1):
             await conn.execute(
                 """INSERT INTO calculation_history (user_id, expression, result, metadata,

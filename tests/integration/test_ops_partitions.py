@@ -35,6 +35,9 @@ from tests.support import (
 
 pytestmark = pytest.mark.db
 
+# Read when the module is collected: the months stay the same for the whole run, also when
+# it crosses midnight at a month's end (OLD and OLDER_NEXT are archived either way, and the
+# tests insert rows of LAST_MONTH and THIS_MONTH into partitions they make).
 THIS_MONTH = month_start(datetime.now(UTC))
 OLD = add_months(THIS_MONTH, -36)  # three years ago: archived with --older-than-months 24
 OLDER_NEXT = add_months(THIS_MONTH, -35)
@@ -140,12 +143,13 @@ def archive(url: str, folder: Path) -> subprocess.CompletedProcess[str]:
 
 
 def test_ensure_creates_the_missing_months_once(new_db: str) -> None:
+    # The migration made the month it ran in and three ahead; months four and five are new.
+    migrated = month_start(cast("datetime", run_async(_scalar(new_db, "SELECT now()"))))
     first = calcapp(new_db, "partitions", "ensure", "--months-ahead", "5")
     assert first.returncode == 0, first.stderr
-    # The migration made this month and three ahead; months four and five are new.
     assert first.stdout.splitlines() == [
-        f"created {name(add_months(THIS_MONTH, 4))}",
-        f"created {name(add_months(THIS_MONTH, 5))}",
+        f"created {name(add_months(migrated, 4))}",
+        f"created {name(add_months(migrated, 5))}",
         "partitions: 2 created, 4 already present (this month and 5 ahead)",
     ]
     again = calcapp(new_db, "partitions", "ensure", "--months-ahead", "5")

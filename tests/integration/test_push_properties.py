@@ -34,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from sync import pull as sync_pull
 from sync import push as sync_push
+from sync.partitions import Partitions
 from sync.protocol import PullPosition, decode_pull_cursor, parse_op
 from tests.sync_client import stamp
 
@@ -159,11 +160,17 @@ async def new_user(db: AsyncEngine) -> uuid.UUID:
     return user_id
 
 
+PARTITIONS = Partitions()
+
+
 async def push(
     db: AsyncEngine, user_id: uuid.UUID, device: ModelDevice, batch: list[dict[str, Any]]
 ) -> Any:
+    """As the endpoint does it: the months' partitions first, then the push's transaction."""
+    ops = [parse_op(op) for op in batch]
+    await PARTITIONS.prepare(db, [p.op.created_at for p in ops if p.op and p.op.kind == "create"])
     async with db.begin() as conn:
-        return await sync_push.push(conn, user_id, device.id, [parse_op(op) for op in batch])
+        return await sync_push.push(conn, user_id, device.id, ops)
 
 
 async def rows(db: AsyncEngine, user_id: uuid.UUID) -> list[tuple[Key, bool]]:
