@@ -103,7 +103,8 @@ def create_app(settings: Settings) -> Litestar:
         exception_handlers=EXCEPTION_HANDLERS,
         csrf_config=CSRFConfig(
             secret=settings.secret_key,
-            cookie_name="csrftoken",
+            # __Host-: only this origin sets it (no subdomain can plant one), Secure, Path=/.
+            cookie_name="__Host-csrftoken" if settings.is_production else "csrftoken",
             header_name="x-csrftoken",
             cookie_secure=settings.is_production,
             cookie_samesite="lax",

@@ -12,6 +12,7 @@ import contextlib
 import dataclasses
 import errno
 import logging
+import os
 import socket
 import sys
 from collections.abc import Awaitable, Callable, Sequence
@@ -19,7 +20,6 @@ from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import TypeVar
 
-import msgspec
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from backend import logs, migrate
@@ -259,21 +259,35 @@ def cmd_users_revoke_premium(settings: Settings, args: argparse.Namespace) -> No
 
 
 def cmd_users_export(settings: Settings, args: argparse.Namespace) -> None:
-    async def work(db: AsyncSession) -> bytes:
-        return msgspec.json.format(
-            msgspec.json.encode(await accounts.export(db, await _user(db, args.email))), indent=2
-        )
-
-    document = in_transaction(settings, work)
-    if args.out is None:
-        sys.stdout.buffer.write(document + b"\n")
-        return
+    """Streamed to the file (created 0600: it holds personal data) or stdout, so the memory
+    it takes does not grow with the history."""
     try:
-        with open(args.out, "xb") as out:
-            out.write(document + b"\n")
+        out = (
+            os.fdopen(os.open(args.out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb")
+            if args.out is not None
+            else sys.stdout.buffer
+        )
     except OSError as exc:
         raise CommandError(f"cannot write {args.out}: {exc.strerror}") from exc
-    print(f"{args.email}: exported to {args.out}")
+
+    async def work(engine: AsyncEngine) -> None:
+        async with AsyncSession(engine, expire_on_commit=False) as db:
+            user = await _user(db, args.email)
+            head = await accounts.export_head(db, user)
+        async for chunk in accounts.export_chunks(engine, head, user.id):
+            out.write(chunk)
+        out.write(b"\n")
+
+    try:
+        with_engine(settings, work)
+    except BaseException:
+        if args.out is not None:
+            out.close()
+            Path(args.out).unlink(missing_ok=True)  # no half-written export left behind
+        raise
+    if args.out is not None:
+        out.close()
+        print(f"{args.email}: exported to {args.out}")
 
 
 def cmd_users_delete(settings: Settings, args: argparse.Namespace) -> None:

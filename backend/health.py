@@ -24,9 +24,10 @@ HEALTH_TIMEOUT_SECONDS = 3.0
 
 
 class DatabaseHealth(msgspec.Struct, frozen=True):
+    """No version: strangers learn nothing of the stack from it (`calcapp db stats` says)."""
+
     status: Literal["ok"]
     latency_ms: float
-    server_version: str
 
 
 class Health(msgspec.Struct, frozen=True):
@@ -38,13 +39,13 @@ async def database_health(engine: AsyncEngine) -> DatabaseHealth:
     started = time.perf_counter()
     try:
         async with asyncio.timeout(HEALTH_TIMEOUT_SECONDS), engine.connect() as conn:
-            version = (await conn.execute(text("SHOW server_version"))).scalar_one()
+            await conn.execute(text("SELECT 1"))
     except (SQLAlchemyError, OSError, TimeoutError) as exc:
         raise DatabaseUnavailableError(
             "The database is unreachable", headers={"Retry-After": "5"}
         ) from exc
     latency_ms = round((time.perf_counter() - started) * 1000, 2)
-    return DatabaseHealth(status="ok", latency_ms=latency_ms, server_version=str(version))
+    return DatabaseHealth(status="ok", latency_ms=latency_ms)
 
 
 @get(

@@ -1,7 +1,9 @@
 """Rate limits shared by every server process: fixed-window counters in PostgreSQL.
 
-Each check runs in its own short transaction, so an attempt counts even when the request it
-belongs to fails and rolls back (a wrong password is exactly what must be counted).
+Each count runs in its own short transaction, so an attempt counts even when the request it
+belongs to fails and rolls back (a wrong password is exactly what must be counted). `check`
+counts every attempt; `refuse_if_spent` and `count` count only failures (a wrong password),
+so that an attempt that succeeds never uses up someone's allowance.
 """
 
 from __future__ import annotations
@@ -37,6 +39,14 @@ HIT = text(
 )
 
 
+CURRENT = text(
+    """
+    SELECT hits, window_start, now() AS now FROM rate_limits
+    WHERE bucket = :bucket AND window_start > now() - CAST(:window AS interval)
+    """
+)
+
+
 class RateLimitedError(AppError):
     status_code = 429
     code = "rate_limited"
@@ -49,18 +59,53 @@ class Limit:
     window: timedelta
 
 
+def _bucket(limit: Limit, key: str) -> str:
+    return f"{limit.name}:{key}"[:320]
+
+
+def _refuse(limit: Limit, window_start: datetime, now: datetime) -> RateLimitedError:
+    retry_after = max(1, math.ceil((window_start + limit.window - now).total_seconds()))
+    minutes = math.ceil(retry_after / 60)
+    return RateLimitedError(
+        f"Too many attempts: try again in {minutes} minute{'s' if minutes != 1 else ''}",
+        headers={"Retry-After": str(retry_after)},
+    )
+
+
+async def count(engine: AsyncEngine, limit: Limit, key: str) -> int:
+    """Count one attempt (or failure) for `key` under `limit`; returns the count so far."""
+    async with engine.begin() as conn:
+        row = (
+            await conn.execute(HIT, {"bucket": _bucket(limit, key), "window": limit.window})
+        ).one()
+    hits: int = row.hits
+    return hits
+
+
 async def check(engine: AsyncEngine, limit: Limit, key: str) -> None:
     """Count one attempt for `key` under `limit`; raise `RateLimitedError` beyond it."""
     async with engine.begin() as conn:
         row = (
-            await conn.execute(HIT, {"bucket": f"{limit.name}:{key}"[:320], "window": limit.window})
+            await conn.execute(HIT, {"bucket": _bucket(limit, key), "window": limit.window})
         ).one()
-    hits: int = row.hits
-    if hits > limit.hits:
-        window_start: datetime = row.window_start
-        retry_after = max(1, math.ceil((window_start + limit.window - row.now).total_seconds()))
-        minutes = math.ceil(retry_after / 60)
-        raise RateLimitedError(
-            f"Too many attempts: try again in {minutes} minute{'s' if minutes != 1 else ''}",
-            headers={"Retry-After": str(retry_after)},
-        )
+    if row.hits > limit.hits:
+        raise _refuse(limit, row.window_start, row.now)
+
+
+async def spent(engine: AsyncEngine, limit: Limit, key: str) -> int:
+    """How many attempts `key` has made in the current window (nothing is counted)."""
+    async with engine.connect() as conn:
+        row = (
+            await conn.execute(CURRENT, {"bucket": _bucket(limit, key), "window": limit.window})
+        ).one_or_none()
+    return 0 if row is None else int(row.hits)
+
+
+async def refuse_if_spent(engine: AsyncEngine, limit: Limit, key: str) -> None:
+    """Raise `RateLimitedError` when `key` has used up `limit` (nothing is counted)."""
+    async with engine.connect() as conn:
+        row = (
+            await conn.execute(CURRENT, {"bucket": _bucket(limit, key), "window": limit.window})
+        ).one_or_none()
+    if row is not None and row.hits >= limit.hits:
+        raise _refuse(limit, row.window_start, row.now)

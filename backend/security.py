@@ -2,6 +2,8 @@
 
 The policy allows no inline script or style. When billing is configured, Stripe.js (or the
 emulator's copy, in development) is allowed to load, call its API and show its frames.
+Every answer under `/api/` (errors included: 401, 403, 404, 405, 422, 429, 503) and
+`/metrics` carries `Cache-Control: no-store`.
 """
 
 from __future__ import annotations
@@ -12,6 +14,9 @@ from litestar.datastructures import MutableScopeHeaders
 from litestar.types import BeforeMessageSendHookHandler, Message, Scope
 
 from backend.settings import Settings
+
+NO_STORE_PATHS = ("/api/", "/metrics")
+"""Answers that carry user data or live state: never stored by a browser or a proxy."""
 
 STRIPE_SOURCES = {
     "script-src": ["https://js.stripe.com"],
@@ -59,7 +64,7 @@ def security_headers(settings: Settings) -> BeforeMessageSendHookHandler:
         "x-frame-options": "DENY",
     }
     if settings.is_production:
-        headers["strict-transport-security"] = "max-age=63072000"
+        headers["strict-transport-security"] = "max-age=63072000; includeSubDomains"
 
     async def add_headers(message: Message, scope: Scope) -> None:
         if message["type"] == "http.response.start":
@@ -67,5 +72,7 @@ def security_headers(settings: Settings) -> BeforeMessageSendHookHandler:
             for name, value in headers.items():
                 if name not in response_headers:
                     response_headers[name] = value
+            if scope["path"].startswith(NO_STORE_PATHS):
+                response_headers["cache-control"] = "no-store"
 
     return add_headers

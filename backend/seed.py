@@ -6,11 +6,11 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-import bcrypt
 import msgspec
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.accounts.passwords import hash_now
 from backend.models import Subscription, User
 from sync.tables import calculation_history
 
@@ -34,11 +34,7 @@ async def seed(session: AsyncSession) -> SeedReport:
     user_id = await session.scalar(select(User.id).where(User.email == SEED_EMAIL))
     user_created = user_id is None
     if user_id is None:
-        password_hash = await asyncio.to_thread(
-            lambda: bcrypt.hashpw(
-                SEED_PASSWORD.encode(), bcrypt.gensalt(SEED_BCRYPT_ROUNDS)
-            ).decode()
-        )
+        password_hash = await asyncio.to_thread(hash_now, SEED_PASSWORD, SEED_BCRYPT_ROUNDS)
         user_id = await session.scalar(
             insert(User)
             .values(

@@ -7,6 +7,7 @@ Every problem is reported as one `SettingsError` line that names the variable, s
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -19,6 +20,7 @@ from sqlalchemy.exc import ArgumentError
 Environment = Literal["development", "test", "production"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 SmtpSecurity = Literal["starttls", "tls", "none"]
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEV_SECRET_KEY = "calcapp-development-secret-do-not-use-in-production"  # noqa: S105
@@ -61,7 +63,11 @@ class Settings:
     stripe_api_base: str | None = None
     """An emulator (localstripe) instead of Stripe, e.g. http://127.0.0.1:8420."""
     metrics_token: str | None = None
-    """None means: `GET /metrics` is open (restrict it to the monitoring network)."""
+    """None means: `GET /metrics` is open (development and tests only)."""
+    trusted_proxies: tuple[Network, ...] = ()
+    """Proxies whose `X-Forwarded-For` names the client; empty: the peer is the client."""
+    smtp_allow_plaintext: bool = False
+    """Production: allow `SMTP_SECURITY=none` (a relay on the same host or network)."""
 
     def __post_init__(self) -> None:
         if not (self.static_dir / "index.html").is_file():
@@ -93,6 +99,18 @@ class Settings:
             )
         if self.smtp_host is None:
             raise SettingsError("SMTP_HOST must be set when CALCAPP_ENV=production")
+        if self.smtp_security == "none" and not self.smtp_allow_plaintext:
+            raise SettingsError(
+                "SMTP_SECURITY=none sends mail (with sign-in links) unencrypted: in production "
+                "set SMTP_ALLOW_PLAINTEXT=1 only when the relay is on this host or network"
+            )
+        if self.metrics_token is None:
+            raise SettingsError(
+                "CALCAPP_METRICS_TOKEN must be set when CALCAPP_ENV=production "
+                "(the bearer token GET /metrics requires)"
+            )
+        if self.stripe_api_base and urlsplit(self.stripe_api_base).scheme != "https":
+            raise SettingsError("STRIPE_API_BASE must be an https URL when CALCAPP_ENV=production")
 
     @property
     def is_production(self) -> bool:
@@ -181,6 +199,24 @@ def _token(name: str, raw: str) -> str:
     return raw
 
 
+def _networks(name: str, raw: str) -> tuple[Network, ...]:
+    try:
+        return tuple(ipaddress.ip_network(part.strip()) for part in raw.split(",") if part.strip())
+    except ValueError:
+        raise SettingsError(
+            f"{name} must be IP addresses or networks separated by commas "
+            f"(such as 10.0.0.0/8, 127.0.0.1), got {raw!r}"
+        ) from None
+
+
+def _flag(name: str, raw: str) -> bool:
+    if raw.lower() in {"1", "true", "yes"}:
+        return True
+    if raw.lower() in {"0", "false", "no"}:
+        return False
+    raise SettingsError(f"{name} must be 1 or 0, got {raw!r}")
+
+
 def _integer(low: int, high: int) -> Parser:
     def parse(name: str, raw: str) -> int:
         try:
@@ -228,4 +264,6 @@ _FROM_ENV: tuple[tuple[str, str, Parser], ...] = (
     ("STRIPE_PLAN_ID", "stripe_plan_id", _text),
     ("STRIPE_API_BASE", "stripe_api_base", _http_url),
     ("CALCAPP_METRICS_TOKEN", "metrics_token", _token),
+    ("CALCAPP_TRUSTED_PROXIES", "trusted_proxies", _networks),
+    ("SMTP_ALLOW_PLAINTEXT", "smtp_allow_plaintext", _flag),
 )

@@ -104,6 +104,7 @@ def measure(runs: int) -> dict[str, Any]:
             CALCAPP_PUBLIC_URL="http://127.0.0.1",
             SMTP_HOST="127.0.0.1",
             CALCAPP_LOG_LEVEL="WARNING",
+            CALCAPP_METRICS_TOKEN="bench-metrics-" + "x" * 20,
         )
         with running_server(env) as (base_url, _), sync_playwright() as playwright:
             served, plain = shell_weight(base_url)

@@ -13,7 +13,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import history_scale, login_load, pwa_weight, sync_ingest, throughput
+from bench import (
+    export_memory,
+    history_scale,
+    login_load,
+    pwa_weight,
+    sync_ingest,
+    throughput,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 REPORT = ROOT / "docs" / "benchmarks.md"
@@ -147,6 +154,29 @@ def throughput_rows(load: dict[str, Any]) -> list[tuple[str, ...]]:
     ]
 
 
+def export_rows(export: dict[str, Any]) -> list[tuple[str, ...]]:
+    small, large = export["sizes"]
+    (cli_small, _), (cli_large, cli_seconds) = export["cli"]
+    (http_small, _), (http_large, http_bytes) = export["http"]
+    return [
+        (
+            f"GDPR export of {large:,} calculations, `calcapp users export`",
+            f"bench/export_memory.py: peak RSS of the command (wait4); {cli_seconds:.0f} s",
+            f"{cli_large:.0f} MB",
+            "constant memory",
+            f"{cli_large / cli_small:.2f} x the export of {small:,}",
+        ),
+        (
+            f"GDPR export of {large:,} calculations, GET /api/v1/me/export",
+            "the server's RSS growth while the download runs "
+            f"({http_bytes / 1e6:.0f} MB of JSON streamed)",
+            f"+{http_large:.1f} MB",
+            "constant memory",
+            f"+{http_small:.1f} MB for the export of {small:,}",
+        ),
+    ]
+
+
 def scale_rows(scale: dict[str, Any]) -> list[tuple[str, ...]]:
     targets = {
         "newest 100": 10,
@@ -177,6 +207,7 @@ def main() -> None:
         *login_rows(login_load.measure()),
         *ingest_rows(sync_ingest.measure()),
         *throughput_rows(throughput.measure()),
+        *export_rows(export_memory.measure()),
     ]
     scale = history_scale.measure()
     rows += scale_rows(scale)

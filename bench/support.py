@@ -10,16 +10,19 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
-import bcrypt
 import httpx
 from sqlalchemy.engine import make_url
 
 from backend import migrate
+from backend.accounts.passwords import hash_now
 from backend.database import connect, create_database_if_missing, embedded_server
 from tests.mailbox import smtp_server
 from tests.support import calcapp_env, running_server
 
 PASSWORD = "Bench-Password-1"  # noqa: S105
+# The bench servers run in production mode: __Host- cookies.
+CSRF_COOKIE = "__Host-csrftoken"
+SESSION_COOKIE = "__Host-calcapp_session"
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -65,6 +68,8 @@ def bench_server_process(database_url: str) -> Iterator[tuple[str, int]]:
             SMTP_HOST=mailbox.host,
             SMTP_PORT=str(mailbox.port),
             SMTP_SECURITY="none",
+            SMTP_ALLOW_PLAINTEXT="1",  # the benchmark's own relay, on loopback
+            CALCAPP_METRICS_TOKEN="bench-metrics-" + "x" * 20,
         )
         with running_server(env) as (base_url, process):
             yield base_url, process.pid
@@ -72,7 +77,7 @@ def bench_server_process(database_url: str) -> Iterator[tuple[str, int]]:
 
 async def create_premium_users(database_url: str, count: int) -> list[tuple[uuid.UUID, str]]:
     """`count` premium accounts sharing one password (bcrypt cost 12, hashed once)."""
-    password_hash = bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(12)).decode()
+    password_hash = hash_now(PASSWORD, 12)
     conn = await connect(database_url)
     try:
         rows = await conn.fetch(
@@ -101,9 +106,9 @@ async def csrf_client(base_url: str) -> AsyncIterator[httpx.AsyncClient]:
     """A client with its CSRF cookie and header, like the PWA. Production cookies are Secure,
     which httpx keeps off plain http, so the cookie header is written by hand."""
     async with httpx.AsyncClient(base_url=base_url, timeout=120) as client:
-        token = (await client.get("/api/v1/auth/csrf")).cookies["csrftoken"]
+        token = (await client.get("/api/v1/auth/csrf")).cookies[CSRF_COOKIE]
         client.cookies.clear()
-        client.headers.update({"x-csrftoken": token, "cookie": f"csrftoken={token}"})
+        client.headers.update({"x-csrftoken": token, "cookie": f"{CSRF_COOKIE}={token}"})
         yield client
 
 
@@ -117,6 +122,6 @@ async def signed_in(base_url: str, email: str) -> AsyncIterator[httpx.AsyncClien
     async with csrf_client(base_url) as client:
         response = await login(client, email)
         response.raise_for_status()
-        session = response.cookies["calcapp_session"]
-        client.headers["cookie"] += f"; calcapp_session={session}"
+        session = response.cookies[SESSION_COOKIE]
+        client.headers["cookie"] += f"; {SESSION_COOKIE}={session}"
         yield client

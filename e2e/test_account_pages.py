@@ -14,14 +14,21 @@ from uuid import uuid4
 
 import httpx
 import pytest
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Browser, Locator, Page, expect
 
+from backend.accounts.passwords import hash_now
+from backend.database import connect
 from tests.browser import wait_for_service_worker
 from tests.mailbox import Mailbox
+from tests.support import run_async
 
 PASSWORD = "Correct-horse-7"
 NEW_PASSWORD = "Battery-staple-9"
 VERIFY_SUBJECT = "Confirm your email"
+PHONE_AGENT = (
+    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 "
+    "(KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36"
+)
 RESET_SUBJECT = "Reset your Calcapp password"
 
 
@@ -98,7 +105,7 @@ def test_sign_up_verify_sign_in_export_and_sign_out(
     page.get_by_role("textbox", name="Display name").fill("Ada")
     page.get_by_label("Password", exact=True).fill("short")
     page.get_by_role("button", name="Create account").click()
-    expect(alert(page, "The password needs 8 to 100 characters.")).to_be_visible()
+    expect(alert(page, "The password needs 12 to 128 characters.")).to_be_visible()
     expect(page.get_by_label("Password", exact=True)).to_have_attribute("aria-invalid", "true")
     page.get_by_label("Password", exact=True).fill(PASSWORD)
     page.get_by_role("button", name="Create account").click()
@@ -131,7 +138,7 @@ def test_sign_up_verify_sign_in_export_and_sign_out(
     assert email in json.dumps(json.loads(path.read_text()))
     expect(status(page, "Downloaded")).to_be_visible()
 
-    page.get_by_role("button", name="Sign out").click()
+    page.get_by_role("button", name="Sign out", exact=True).click()
     expect(heading(page, "Sign in")).to_be_focused()
     expect(status(page, "You're signed out.")).to_be_visible()
     page.reload()
@@ -147,7 +154,7 @@ def test_sign_in_recovers_from_a_missing_or_refused_csrf_cookie(
     page.context.clear_cookies()  # the page fetches a new one before its first POST
     sign_in(page, email, PASSWORD)
     expect(heading(page, "Your account")).to_be_visible()
-    page.get_by_role("button", name="Sign out").click()
+    page.get_by_role("button", name="Sign out", exact=True).click()
     expect(heading(page, "Sign in")).to_be_visible()
 
     # A cookie the server no longer accepts (say, after a secret rotation): 403 csrf_failed,
@@ -225,9 +232,12 @@ def test_forgotten_password_reset_by_the_mailed_link(
     page.goto(link)
     expect(heading(page, "Choose a new password")).to_be_visible()
     new_password = page.get_by_label("New password", exact=True)
-    new_password.fill("alllowercase1")
+    new_password.fill("Short-pw-1")
     page.get_by_role("button", name="Set new password").click()
-    expect(alert(page, "The password needs an upper-case letter.")).to_be_visible()
+    expect(alert(page, "The password needs 12 to 128 characters.")).to_be_visible()
+    new_password.fill("password1234")  # long enough, but on every list of common passwords
+    page.get_by_role("button", name="Set new password").click()
+    expect(alert(page, "This password is in lists of breached or common passwords")).to_be_visible()
     new_password.fill(NEW_PASSWORD)
     page.get_by_role("button", name="Set new password").click()
     expect(heading(page, "Sign in")).to_be_focused()
@@ -240,7 +250,7 @@ def test_forgotten_password_reset_by_the_mailed_link(
     expect(heading(page, "Your account")).to_be_visible()
 
     page.goto(link)  # the link worked once
-    page.get_by_label("New password", exact=True).fill("Another-one-3")
+    page.get_by_label("New password", exact=True).fill("Another-one-3-long")
     page.get_by_role("button", name="Set new password").click()
     expect(alert(page, "invalid, already used or expired")).to_be_visible()
     assert console_errors == []
@@ -282,6 +292,7 @@ def test_change_password_and_email(
     expect(page.get_by_label("Current password", exact=True)).to_have_value("")
 
     page.get_by_label("New email", exact=True).fill(new_address)
+    page.get_by_label("Your current password", exact=True).fill(NEW_PASSWORD)
     page.get_by_role("button", name="Change email").click()
     expect(status(page, f"We sent a confirmation link to {new_address}.")).to_be_visible()
     expect(page.get_by_role("definition").nth(1)).to_have_text(new_address)  # pending
@@ -292,7 +303,7 @@ def test_change_password_and_email(
     expect(heading(page, "Your account")).to_be_focused()
     expect(page.get_by_role("definition").first).to_contain_text(new_address)
 
-    page.get_by_role("button", name="Sign out").click()
+    page.get_by_role("button", name="Sign out", exact=True).click()
     sign_in(page, new_address, NEW_PASSWORD)
     expect(heading(page, "Your account")).to_be_visible()
     assert console_errors == []
@@ -389,4 +400,99 @@ def test_phone_width_fits_and_targets_are_large(
         assert box["x"] >= 0 and box["x"] + box["width"] <= 360, control.evaluate(
             "e => e.outerHTML"
         )
+    assert console_errors == []
+
+
+def test_signed_in_devices_are_listed_and_signed_out_from_here(
+    page: Page, base_url: str, browser: Browser, console_errors: list[str]
+) -> None:
+    email = new_email()
+    create_account(base_url, email)
+    phone = browser.new_context(base_url=base_url, user_agent=PHONE_AGENT)
+    try:
+        phone_page = phone.new_page()
+        open_account_page(phone_page)
+        sign_in(phone_page, email, PASSWORD)
+        expect(heading(phone_page, "Your account")).to_be_visible()
+
+        signed_in(page, email)
+        devices = page.get_by_role("list", name="Signed-in devices").get_by_role("listitem")
+        expect(devices).to_have_count(2)
+        expect(devices.filter(has_text="(this device)")).to_have_count(1)
+        other = devices.filter(has_text="Android")
+        expect(other).to_contain_text("Chrome on Android")
+        other.get_by_role("button", name=re.compile(r"^Sign out Chrome on Android")).click()
+        expect(status(page, "Chrome on Android is signed out.")).to_be_visible()
+        expect(devices).to_have_count(1)
+
+        phone_page.reload()  # that device's session is over
+        expect(heading(phone_page, "Sign in")).to_be_visible()
+        sign_in(phone_page, email, PASSWORD)
+        expect(heading(phone_page, "Your account")).to_be_visible()
+        page.get_by_role("button", name="Sign out all other devices").click()
+        expect(status(page, "Every other device is signed out.")).to_be_visible()
+        expect(devices).to_have_count(1)
+        phone_page.reload()
+        expect(heading(phone_page, "Sign in")).to_be_visible()
+    finally:
+        phone.close()
+    assert console_errors == []
+
+
+def test_the_old_address_can_undo_an_email_change(
+    page: Page, base_url: str, mailbox: Mailbox, console_errors: list[str]
+) -> None:
+    email, taker = new_email(), new_email()
+    create_account(base_url, email)
+    signed_in(page, email)
+    page.get_by_label("New email", exact=True).fill(taker)
+    page.get_by_label("Your current password", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Change email").click()
+    page.goto(local(mailbox.link(mailbox.wait_for(taker, VERIFY_SUBJECT))))
+    expect(status(page, f"Your email {taker} is confirmed.")).to_be_visible()
+
+    undo = mailbox.wait_for(email, "email address of your Calcapp account was changed")
+    page.goto(local(mailbox.link(undo)))
+    expect(status(page, f"Your email is {email} again")).to_be_visible()
+    page.get_by_role("button", name="Continue").click()
+    expect(heading(page, "Sign in")).to_be_focused()  # every device was signed out
+    reset = mailbox.wait_for(email, RESET_SUBJECT)
+    page.goto(local(mailbox.link(reset)))
+    page.get_by_label("New password", exact=True).fill(NEW_PASSWORD)
+    page.get_by_role("button", name="Set new password").click()
+    sign_in(page, email, NEW_PASSWORD)
+    expect(heading(page, "Your account")).to_be_visible()
+    expect(page.get_by_role("definition").first).to_contain_text(email)
+    assert console_errors == []
+
+
+async def _set_password(database_url: str, email: str, password: str) -> None:
+    """What an account made under the first rules (8 characters, no list) may hold."""
+    conn = await connect(database_url)
+    try:
+        hashed = hash_now(password, 4)
+        await conn.execute("UPDATE users SET password_hash = $2 WHERE email = $1", email, hashed)
+    finally:
+        await conn.close()
+
+
+def test_a_password_the_rules_refuse_now_is_to_be_replaced_after_sign_in(
+    page: Page, base_url: str, database_url: str, console_errors: list[str]
+) -> None:
+    email = new_email()
+    create_account(base_url, email)
+    weak = "password1234"
+    run_async(_set_password(database_url, email, weak))
+    open_account_page(page)
+    sign_in(page, email, weak)
+    notice = page.get_by_text("Your password no longer meets our rules")
+    expect(notice).to_be_visible()
+    page.get_by_label("Current password", exact=True).fill(weak)
+    page.get_by_label("New password", exact=True).fill(NEW_PASSWORD)
+    page.get_by_role("button", name="Change password").click()
+    expect(status(page, "Password changed.")).to_be_visible()
+    expect(notice).to_be_hidden()
+    page.reload()
+    expect(heading(page, "Your account")).to_be_visible()
+    expect(page.get_by_text("Your password no longer meets our rules")).to_be_hidden()
     assert console_errors == []

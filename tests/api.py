@@ -6,6 +6,8 @@ from typing import Any
 
 import httpx
 
+from tests.mailbox import Mailbox
+
 PASSWORD = "Correct-Horse-9"
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -44,3 +46,20 @@ class Api:
 
     async def login(self, email: str, password: str = PASSWORD) -> httpx.Response:
         return await self.post("/auth/login", {"email": email, "password": password})
+
+
+async def verified_user(api: Api, mailbox: Mailbox, email: str) -> None:
+    """Sign up, confirm the address from the mail, sign in."""
+    assert (await api.signup(email)).status_code == 202
+    token = mailbox.token(mailbox.wait_for(email, "Confirm your email"))
+    assert (await api.post("/auth/verify-email", {"token": token})).status_code == 200
+    assert (await api.login(email)).status_code == 200
+
+
+def assert_error(response: httpx.Response, status: int, code: str) -> None:
+    """The JSON error shape with this status and code, never stored by a cache."""
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert body["code"] == code, body
+    assert isinstance(body["detail"], str) and body["detail"]
+    assert response.headers["cache-control"] == "no-store"

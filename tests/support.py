@@ -20,6 +20,7 @@ from typing import Any, ParamSpec, TypeVar
 import httpx
 
 from backend import migrate
+from backend.database import connect
 
 CALCAPP = [sys.executable, "-m", "backend.cli"]
 
@@ -135,3 +136,12 @@ def assert_one_line_error(result: subprocess.CompletedProcess[str], message: str
     assert message in result.stderr, result.stderr
     assert result.stderr.count("\n") == 1, result.stderr
     assert "Traceback" not in result.stderr
+
+
+async def db_rows(database_url: str, query: str, *args: object) -> list[dict[str, Any]]:
+    """The rows of one statement on the test database, as dicts."""
+    conn = await connect(database_url)
+    try:
+        return [dict(row) for row in await conn.fetch(query, *args)]
+    finally:
+        await conn.close()

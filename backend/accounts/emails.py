@@ -46,3 +46,33 @@ def reset_password(to: str, base_url: str, token: str) -> Mail:
             "not changed." + SIGNATURE
         ),
     )
+
+
+def email_changed(to: str, base_url: str, new_address: str, undo_token: str) -> Mail:
+    """To the old address, when the email of the account changed."""
+    link = f"{base_url}/account.html#undo-email={undo_token}"
+    return Mail(
+        to=to,
+        subject="The email address of your Calcapp account was changed",
+        text=(
+            f"The email address of your Calcapp account was changed to {new_address}, and "
+            "every other device was signed out.\n\n"
+            "If this was not you, undo it within 7 days: this link puts this address back, "
+            f"signs every device out and sends you a link to choose a new password:\n\n{link}"
+            + SIGNATURE
+        ),
+    )
+
+
+def password_changed(to: str, base_url: str) -> Mail:
+    """To the account's address, when its password changed (or was reset)."""
+    return Mail(
+        to=to,
+        subject="Your Calcapp password was changed",
+        text=(
+            "The password of your Calcapp account was just changed, and every other device "
+            "was signed out.\n\n"
+            'If this was not you, choose a new password now with "Forgot your password?" '
+            f"at {base_url}/account.html, and check the email address of your account." + SIGNATURE
+        ),
+    )

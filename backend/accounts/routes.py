@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from litestar import HttpMethod, Request, Response, Router, delete, get, patch, post, route
 from litestar.background_tasks import BackgroundTask
 from litestar.di import Provide
-from litestar.params import JSONBody
+from litestar.enums import MediaType
+from litestar.params import FromPath, JSONBody
+from litestar.response import Stream
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from backend import ratelimit
-from backend.accounts import service, sessions
+from backend.accounts import agents, service, sessions
 from backend.accounts.passwords import PasswordHasher
 from backend.accounts.schemas import (
     EmailConfirmed,
@@ -25,23 +29,39 @@ from backend.accounts.schemas import (
     PasswordIn,
     ProfileIn,
     ResetPasswordIn,
+    SessionOut,
+    Sessions,
     SignupIn,
     TokenIn,
 )
 from backend.accounts.sessions import Viewer, signed_in
 from backend.billing import service as billing_service
 from backend.billing.gateway import StripeGateway
+from backend.clients import client_address
 from backend.deps import Provided
+from backend.errors import AppError, NotFoundError
 from backend.mail import Mailer, MailOutbox, deliver
 from backend.openapi import JSON_BODY, failures, no_content
 from backend.ratelimit import Limit
 from backend.settings import Settings
 
-LOGIN_PER_ACCOUNT = Limit("login:account", 10, timedelta(minutes=15))
+T = TypeVar("T")
+
+# Sign-in counts every attempt per address, and failures per account: per account and client
+# (10), and for the account from anywhere (20), which refuses only clients that failed
+# themselves, so a flood of wrong passwords never locks the owner out of a client that has
+# not failed.
 LOGIN_PER_ADDRESS = Limit("login:address", 100, timedelta(minutes=15))
+LOGIN_FAILURES_HERE = Limit("login-failures:account-client", 10, timedelta(minutes=15))
+LOGIN_FAILURES = Limit("login-failures:account", 20, timedelta(minutes=15))
 FORGOT_PER_ACCOUNT = Limit("forgot:account", 5, timedelta(hours=1))
 FORGOT_PER_ADDRESS = Limit("forgot:address", 20, timedelta(hours=1))
 SIGNUP_PER_ADDRESS = Limit("signup:address", 20, timedelta(hours=1))
+RESEND_PER_ACCOUNT = Limit("resend-verification:account", 5, timedelta(hours=1))
+# Wrong current passwords of a signed-in session (a stolen session guessing the password).
+EMAIL_CHANGE_FAILURES = Limit("email-change-failures:account", 5, timedelta(minutes=15))
+PASSWORD_CHANGE_FAILURES = Limit("password-change-failures:account", 5, timedelta(minutes=15))
+DELETE_FAILURES = Limit("delete-failures:account", 5, timedelta(minutes=15))
 
 SIGNUP_ANSWER = "Check your inbox: we sent a message to confirm the address."
 FORGOT_ANSWER = "If an account uses this address, we sent it a link to choose a new password."
@@ -49,8 +69,21 @@ FORGOT_ANSWER = "If an account uses this address, we sent it a link to choose a 
 AnyRequest = Request[Any, Any, Any]
 
 
-def client_address(request: AnyRequest) -> str:
-    return request.client.host if request.client else "unknown"
+class CurrentSessionError(AppError):
+    status_code = 409
+    code = "current_session"
+
+
+async def failures_counted(
+    engine: AsyncEngine, limit: Limit, key: str, action: Callable[[], Awaitable[T]]
+) -> T:
+    """`action`, refused once `key` has spent `limit` on wrong passwords; a wrong one counts."""
+    await ratelimit.refuse_if_spent(engine, limit, key)
+    try:
+        return await action()
+    except service.WrongPasswordError:
+        await ratelimit.count(engine, limit, key)
+        raise
 
 
 def with_mail(content: Any, status_code: int, outbox: MailOutbox, mailer: Mailer) -> Response[Any]:
@@ -62,7 +95,12 @@ def with_mail(content: Any, status_code: int, outbox: MailOutbox, mailer: Mailer
 def accounts_context(
     hasher: Provided[PasswordHasher], settings: Provided[Settings]
 ) -> service.Accounts:
-    return service.Accounts(hasher=hasher, outbox=MailOutbox(), base_url=settings.base_url)
+    return service.Accounts(
+        hasher=hasher,
+        outbox=MailOutbox(),
+        base_url=settings.base_url,
+        trusted_proxies=settings.trusted_proxies,
+    )
 
 
 @get("/auth/csrf", status_code=HTTP_204_NO_CONTENT, summary="Set the CSRF cookie")
@@ -84,7 +122,8 @@ async def signup(
     accounts: Provided[service.Accounts],
     mailer: Provided[Mailer],
 ) -> Response[Message]:
-    await ratelimit.check(engine, SIGNUP_PER_ADDRESS, client_address(request))
+    address = client_address(request, accounts.trusted_proxies)
+    await ratelimit.check(engine, SIGNUP_PER_ADDRESS, address)
     await service.signup(db_session, data, accounts)
     return with_mail(Message(SIGNUP_ANSWER), HTTP_202_ACCEPTED, accounts.outbox, mailer)
 
@@ -105,12 +144,25 @@ async def login(
     hasher: Provided[PasswordHasher],
     settings: Provided[Settings],
 ) -> Response[Me]:
-    await ratelimit.check(engine, LOGIN_PER_ADDRESS, client_address(request))
-    await ratelimit.check(engine, LOGIN_PER_ACCOUNT, data.email.lower())
-    user = await service.login(db_session, data, hasher)
+    client = client_address(request, settings.trusted_proxies)
+    account = data.email.lower()
+    here = f"{account}|{client}"
+    await ratelimit.check(engine, LOGIN_PER_ADDRESS, client)
+    await ratelimit.refuse_if_spent(engine, LOGIN_FAILURES_HERE, here)
+    if await ratelimit.spent(engine, LOGIN_FAILURES_HERE, here):
+        await ratelimit.refuse_if_spent(engine, LOGIN_FAILURES, account)
+    try:
+        user = await service.login(db_session, data, hasher)
+    except service.InvalidCredentialsError:
+        await ratelimit.count(engine, LOGIN_FAILURES_HERE, here)
+        await ratelimit.count(engine, LOGIN_FAILURES, account)
+        raise
+    secure = settings.is_production
+    if earlier := sessions.token_of(request, secure=secure):
+        await sessions.end(db_session, earlier)  # no session survives a sign-in over it
     token = await sessions.start(db_session, user.id, request.headers.get("user-agent"))
     me = await service.to_me(db_session, user)
-    return Response(me, cookies=[sessions.cookie(token, secure=settings.is_production)])
+    return Response(me, cookies=[sessions.cookie(token, secure=secure)])
 
 
 @post(
@@ -122,7 +174,7 @@ async def login(
 async def logout(
     request: AnyRequest, db_session: Provided[AsyncSession], settings: Provided[Settings]
 ) -> Response[None]:
-    if token := sessions.token_of(request):
+    if token := sessions.token_of(request, secure=settings.is_production):
         await sessions.end(db_session, token)
     return Response(
         None,
@@ -144,25 +196,62 @@ async def logout(
     ),
 )
 async def verify_email(
-    data: JSONBody[TokenIn], db_session: Provided[AsyncSession]
-) -> EmailConfirmed:
-    email = await service.verify_email(db_session, data.token)
-    return EmailConfirmed(detail="Your email address is confirmed.", email=email)
+    data: JSONBody[TokenIn],
+    request: AnyRequest,
+    db_session: Provided[AsyncSession],
+    accounts: Provided[service.Accounts],
+    mailer: Provided[Mailer],
+    settings: Provided[Settings],
+) -> Response[EmailConfirmed]:
+    keep = sessions.token_of(request, secure=settings.is_production)
+    email = await service.verify_email(db_session, data.token, accounts, keep)
+    answer = EmailConfirmed(detail="Your email address is confirmed.", email=email)
+    return with_mail(answer, HTTP_200_OK, accounts.outbox, mailer)
+
+
+@post(
+    "/auth/undo-email-change",
+    status_code=HTTP_200_OK,
+    summary="Put the old email address back (the link mailed to it when the email changed)",
+    responses=failures(
+        *JSON_BODY,
+        codes={
+            400: "`invalid_token`: unknown, used or expired",
+            409: "`email_taken`: another account uses the old address now",
+        },
+    ),
+)
+async def undo_email_change(
+    data: JSONBody[TokenIn],
+    db_session: Provided[AsyncSession],
+    accounts: Provided[service.Accounts],
+    mailer: Provided[Mailer],
+) -> Response[EmailConfirmed]:
+    email = await service.undo_email_change(db_session, data.token, accounts)
+    answer = EmailConfirmed(
+        detail="Your email address is back, and every device was signed out. We sent it a "
+        "link to choose a new password.",
+        email=email,
+    )
+    return with_mail(answer, HTTP_200_OK, accounts.outbox, mailer)
 
 
 @post(
     "/auth/resend-verification",
     status_code=HTTP_202_ACCEPTED,
     summary="Mail the confirmation link again",
-    responses=failures(401, 403, codes={409: "`already_verified`"}),
+    responses=failures(401, 403, 429, codes={409: "`already_verified`"}),
 )
 async def resend_verification(
     db_session: Provided[AsyncSession],
+    engine: Provided[AsyncEngine],
     viewer: Provided[Viewer],
     accounts: Provided[service.Accounts],
     mailer: Provided[Mailer],
 ) -> Response[Message]:
-    await service.resend_verification(db_session, signed_in(viewer), accounts)
+    user = signed_in(viewer)
+    await ratelimit.check(engine, RESEND_PER_ACCOUNT, str(user.id))
+    await service.resend_verification(db_session, user, accounts)
     answer = Message("We sent the confirmation link again.")
     return with_mail(answer, HTTP_202_ACCEPTED, accounts.outbox, mailer)
 
@@ -181,7 +270,8 @@ async def forgot_password(
     accounts: Provided[service.Accounts],
     mailer: Provided[Mailer],
 ) -> Response[Message]:
-    await ratelimit.check(engine, FORGOT_PER_ADDRESS, client_address(request))
+    address = client_address(request, accounts.trusted_proxies)
+    await ratelimit.check(engine, FORGOT_PER_ADDRESS, address)
     await ratelimit.check(engine, FORGOT_PER_ACCOUNT, data.email.lower())
     await service.forgot_password(db_session, data.email, accounts)
     return with_mail(Message(FORGOT_ANSWER), HTTP_202_ACCEPTED, accounts.outbox, mailer)
@@ -196,9 +286,11 @@ async def forgot_password(
 async def reset_password(
     data: JSONBody[ResetPasswordIn],
     db_session: Provided[AsyncSession],
-    hasher: Provided[PasswordHasher],
-) -> None:
-    await service.reset_password(db_session, data.token, data.password, hasher)
+    accounts: Provided[service.Accounts],
+    mailer: Provided[Mailer],
+) -> Response[None]:
+    await service.reset_password(db_session, data.token, data.password, accounts)
+    return with_mail(None, HTTP_204_NO_CONTENT, accounts.outbox, mailer)
 
 
 @get("/me", summary="The signed-in account", responses=failures(401))
@@ -208,18 +300,27 @@ async def me(db_session: Provided[AsyncSession], viewer: Provided[Viewer]) -> Me
 
 @patch(
     "/me",
-    summary="Change the display name or the email address",
-    responses=failures(*JSON_BODY, 401),
+    summary="Change the display name or the email address (with the current password)",
+    responses=failures(*JSON_BODY, 401, 429, codes={403: "`wrong_password`"}),
 )
 async def update_me(
     data: JSONBody[ProfileIn],
     db_session: Provided[AsyncSession],
+    engine: Provided[AsyncEngine],
     viewer: Provided[Viewer],
     accounts: Provided[service.Accounts],
     mailer: Provided[Mailer],
 ) -> Response[Me]:
     user = signed_in(viewer)
-    await service.update_profile(db_session, user, data, accounts)
+    if isinstance(data.email, str):  # the current password is asked for, and guessed at
+        await failures_counted(
+            engine,
+            EMAIL_CHANGE_FAILURES,
+            str(user.id),
+            lambda: service.update_profile(db_session, user, data, accounts),
+        )
+    else:
+        await service.update_profile(db_session, user, data, accounts)
     updated = await service.to_me(db_session, user)
     return with_mail(updated, HTTP_200_OK, accounts.outbox, mailer)
 
@@ -228,36 +329,107 @@ async def update_me(
     "/me/password",
     status_code=HTTP_204_NO_CONTENT,
     summary="Change the password",
-    responses=failures(*JSON_BODY, 401, codes={403: "`wrong_password`"}),
+    responses=failures(*JSON_BODY, 401, 429, codes={403: "`wrong_password`"}),
 )
 async def change_password(
     data: JSONBody[PasswordChangeIn],
     request: AnyRequest,
     db_session: Provided[AsyncSession],
+    engine: Provided[AsyncEngine],
     viewer: Provided[Viewer],
-    hasher: Provided[PasswordHasher],
-) -> None:
-    await service.change_password(
-        db_session,
-        signed_in(viewer),
-        data.current_password,
-        data.new_password,
-        hasher,
-        keep=sessions.token_of(request),
+    accounts: Provided[service.Accounts],
+    mailer: Provided[Mailer],
+    settings: Provided[Settings],
+) -> Response[None]:
+    user = signed_in(viewer)
+    keep = sessions.token_of(request, secure=settings.is_production)
+    await failures_counted(
+        engine,
+        PASSWORD_CHANGE_FAILURES,
+        str(user.id),
+        lambda: service.change_password(
+            db_session, user, data.current_password, data.new_password, accounts, keep
+        ),
     )
+    return with_mail(None, HTTP_204_NO_CONTENT, accounts.outbox, mailer)
 
 
 @get(
     "/me/export",
     summary="Download everything we hold about you (JSON)",
+    media_type=MediaType.JSON,
     responses=failures(401),
 )
 async def export(
-    db_session: Provided[AsyncSession], viewer: Provided[Viewer]
-) -> Response[dict[str, Any]]:
-    data = await service.export(db_session, signed_in(viewer))
+    db_session: Provided[AsyncSession], engine: Provided[AsyncEngine], viewer: Provided[Viewer]
+) -> Stream:
+    """Streamed: the memory it takes does not grow with the history."""
+    user = signed_in(viewer)
+    head = await service.export_head(db_session, user)
     disposition = 'attachment; filename="calcapp-export.json"'
-    return Response(data, headers={"Content-Disposition": disposition})
+    return Stream(
+        service.export_chunks(engine, head, user.id),
+        media_type=MediaType.JSON,
+        headers={"Content-Disposition": disposition},
+    )
+
+
+@get("/me/sessions", summary="The account's signed-in devices", responses=failures(401))
+async def list_sessions(db_session: Provided[AsyncSession], viewer: Provided[Viewer]) -> Sessions:
+    user = signed_in(viewer)
+    return Sessions(
+        items=[
+            SessionOut(
+                id=found.id,
+                device=agents.describe(found.user_agent),
+                created_at=found.created_at,
+                last_used_at=found.last_used_at,
+                current=found.id == viewer.session_id,
+            )
+            for found in await sessions.live_sessions(db_session, user.id)
+        ]
+    )
+
+
+@delete(
+    "/me/sessions/{session_id:uuid}",
+    status_code=HTTP_204_NO_CONTENT,
+    summary="Sign out another device",
+    responses=failures(
+        401,
+        403,
+        codes={
+            404: "`not_found`: the account has no such session",
+            409: "`current_session`: this device's own session (sign out instead)",
+        },
+    )
+    | no_content("That device is signed out"),
+)
+async def end_session(
+    session_id: FromPath[uuid.UUID], db_session: Provided[AsyncSession], viewer: Provided[Viewer]
+) -> None:
+    user = signed_in(viewer)
+    if session_id == viewer.session_id:
+        raise CurrentSessionError("This is the session of this device: sign out instead")
+    if not await sessions.end_by_id(db_session, user.id, session_id):
+        raise NotFoundError("No such session")
+
+
+@post(
+    "/me/sessions/sign-out-others",
+    status_code=HTTP_204_NO_CONTENT,
+    summary="Sign out every other device",
+    responses=failures(401, 403) | no_content("Every other device is signed out"),
+)
+async def end_other_sessions(
+    request: AnyRequest,
+    db_session: Provided[AsyncSession],
+    viewer: Provided[Viewer],
+    settings: Provided[Settings],
+) -> None:
+    user = signed_in(viewer)
+    keep = sessions.token_of(request, secure=settings.is_production)
+    await sessions.end_all(db_session, user.id, keep=keep)
 
 
 @delete(
@@ -267,6 +439,7 @@ async def export(
     responses=failures(
         *JSON_BODY,
         401,
+        429,
         codes={
             403: "`wrong_password`",
             503: "`billing_unavailable`: Stripe, which must stop the subscription first, "
@@ -278,13 +451,19 @@ async def export(
 async def delete_me(
     data: JSONBody[PasswordIn],
     db_session: Provided[AsyncSession],
+    engine: Provided[AsyncEngine],
     viewer: Provided[Viewer],
     hasher: Provided[PasswordHasher],
     settings: Provided[Settings],
     gateway: Provided[StripeGateway | None],
 ) -> Response[None]:
     user = signed_in(viewer)
-    await service.delete_account(db_session, user, data.password, hasher)
+    await failures_counted(
+        engine,
+        DELETE_FAILURES,
+        str(user.id),
+        lambda: service.delete_account(db_session, user, data.password, hasher),
+    )
     await billing_service.stop_charging(db_session, user, gateway)
     return Response(
         None,
@@ -320,10 +499,14 @@ def router() -> Router:
             resend_verification,
             forgot_password,
             reset_password,
+            undo_email_change,
             me,
             update_me,
             change_password,
             export,
+            list_sessions,
+            end_session,
+            end_other_sessions,
             delete_me,
         ],
         dependencies={

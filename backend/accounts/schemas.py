@@ -19,8 +19,7 @@ NewPassword = Annotated[
     str,
     msgspec.Meta(
         max_length=1000,
-        description="8-100 characters with an upper-case letter, a lower-case letter and a "
-        "digit; at most 72 bytes in UTF-8",
+        description="12-128 characters, not a known breached or common password",
     ),
 ]
 # Sign-in accepts anything a user might have typed, within reason.
@@ -71,6 +70,8 @@ class PasswordIn(Input, frozen=True):
 class ProfileIn(Input, frozen=True):
     display_name: DisplayName | msgspec.UnsetType | None = msgspec.UNSET
     email: Email | msgspec.UnsetType = msgspec.UNSET
+    current_password: AnyPassword | msgspec.UnsetType = msgspec.UNSET
+    """Needed with a new `email`."""
 
 
 class Me(msgspec.Struct, frozen=True):
@@ -81,6 +82,21 @@ class Me(msgspec.Struct, frozen=True):
     pending_email: str | None
     created_at: datetime
     premium: bool
+    password_change_required: bool = False
+    """The password fails the current rules: the account page asks for a new one."""
+
+
+class SessionOut(msgspec.Struct, frozen=True):
+    id: uuid.UUID
+    device: str
+    """From the user agent only, such as "Firefox on Windows"."""
+    created_at: datetime
+    last_used_at: datetime
+    current: bool
+
+
+class Sessions(msgspec.Struct, frozen=True):
+    items: list[SessionOut]
 
 
 class Message(msgspec.Struct, frozen=True):

@@ -7,13 +7,16 @@ passwords, in the same time.
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import msgspec
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from backend.accounts import emails, sessions, tokens
 from backend.accounts.models import User
@@ -23,6 +26,7 @@ from backend.billing import premium
 from backend.billing.models import PaymentHistory, Subscription
 from backend.errors import AppError, InvalidFieldError
 from backend.mail import MailOutbox
+from backend.settings import Network
 from sync.tables import calculation_history
 
 
@@ -53,6 +57,7 @@ class Accounts:
     hasher: PasswordHasher
     outbox: MailOutbox
     base_url: str
+    trusted_proxies: tuple[Network, ...] = ()
 
 
 def check_new_password(password: str, field: str = "password") -> None:
@@ -77,6 +82,7 @@ async def to_me(db: AsyncSession, user: User) -> Me:
         pending_email=await tokens.pending_email(db, user.id, user.email),
         created_at=user.created_at,
         premium=await premium.is_premium(db, user.id),
+        password_change_required=user.password_change_required,
     )
 
 
@@ -98,15 +104,26 @@ async def signup(db: AsyncSession, data: SignupIn, ctx: Accounts) -> None:
 
 
 async def login(db: AsyncSession, data: LoginIn, hasher: PasswordHasher) -> User:
+    """The account, once the password matches. A hash of an older scheme or cost is made
+    again; a password the current rules refuse is to be replaced (the account page asks)."""
     user = await live_user(db, data.email)
     matches = await hasher.verify(data.password, user.password_hash if user else None)
     if user is None or not matches:
         raise InvalidCredentialsError("Incorrect email or password")
+    if hasher.outdated(user.password_hash):
+        user.password_hash = await hasher.hash(data.password)
+    user.password_change_required = password_problem(data.password) is not None
+    await db.flush()
     return user
 
 
-async def verify_email(db: AsyncSession, token: str) -> str:
-    """Confirm the address the token was sent to (the account's, or a new one); return it."""
+async def verify_email(db: AsyncSession, token: str, ctx: Accounts, keep: str | None) -> str:
+    """Confirm the address the token was sent to (the account's, or a new one); return it.
+
+    A new address replaces the old one, which is told, with a link to undo the change for 7
+    days; the account's other sessions end (`keep`: the session that confirmed it), and
+    pending resets and email changes stop working.
+    """
     used = await tokens.use(db, token, tokens.VERIFY_EMAIL)
     user = await db.get(User, used.user_id)
     if user is None or user.deleted_at is not None:
@@ -115,10 +132,36 @@ async def verify_email(db: AsyncSession, token: str) -> str:
         taken = await live_user(db, used.email)
         if taken is not None:
             raise EmailTakenError("Another account already uses this email address")
+        old = user.email
         user.email = used.email
+        await tokens.cancel_takeover_paths(db, user.id, used.email)
+        await sessions.end_all(db, user.id, keep=keep)
+        undo = await tokens.issue(db, user.id, tokens.UNDO_EMAIL_CHANGE, old, replace=False)
+        ctx.outbox.add(emails.email_changed(old, ctx.base_url, used.email, undo))
     user.email_verified = True
     await db.flush()
     return user.email
+
+
+async def undo_email_change(db: AsyncSession, token: str, ctx: Accounts) -> str:
+    """Put the old address back (from the link mailed to it), sign every device out, and mail
+    it a link to choose a new password; return the address."""
+    used = await tokens.use(db, token, tokens.UNDO_EMAIL_CHANGE)
+    user = await db.get(User, used.user_id)
+    if user is None or user.deleted_at is not None:
+        raise tokens.InvalidTokenError("This link is invalid, already used or expired")
+    if used.email.lower() != user.email.lower():
+        taken = await live_user(db, used.email)
+        if taken is not None and taken.id != user.id:
+            raise EmailTakenError("Another account uses this email address now")
+        user.email = used.email
+    user.email_verified = True
+    await tokens.cancel_takeover_paths(db, user.id, used.email)
+    await sessions.end_all(db, user.id)
+    reset = await tokens.issue(db, user.id, tokens.RESET_PASSWORD, used.email)
+    ctx.outbox.add(emails.reset_password(used.email, ctx.base_url, reset))
+    await db.flush()
+    return used.email
 
 
 async def resend_verification(db: AsyncSession, user: User, ctx: Accounts) -> None:
@@ -138,18 +181,15 @@ async def forgot_password(db: AsyncSession, email: str, ctx: Accounts) -> None:
     ctx.outbox.add(emails.reset_password(user.email, ctx.base_url, token))
 
 
-async def reset_password(
-    db: AsyncSession, token: str, password: str, hasher: PasswordHasher
-) -> None:
+async def reset_password(db: AsyncSession, token: str, password: str, ctx: Accounts) -> None:
     check_new_password(password)
     used = await tokens.use(db, token, tokens.RESET_PASSWORD)
     user = await db.get(User, used.user_id)
     if user is None or user.deleted_at is not None:
         raise tokens.InvalidTokenError("This link is invalid, already used or expired")
-    user.password_hash = await hasher.hash(password)
+    await _set_password(db, user, password, ctx, keep=None)
     if used.email.lower() == user.email.lower():
         user.email_verified = True  # opening the link proved the address works
-    await sessions.end_all(db, user.id)
     await db.flush()
 
 
@@ -162,28 +202,47 @@ async def update_profile(db: AsyncSession, user: User, data: ProfileIn, ctx: Acc
         if data.email.lower() == user.email.lower():
             await tokens.cancel(db, user.id, tokens.VERIFY_EMAIL)
         else:
+            if not isinstance(data.current_password, str):
+                raise InvalidFieldError("current_password", "is needed to change the email address")
+            await check_password(user, data.current_password, ctx.hasher)
             token = await tokens.issue(db, user.id, tokens.VERIFY_EMAIL, data.email)
             ctx.outbox.add(emails.verify_email(data.email, ctx.base_url, token))
     await db.flush()
 
 
-async def change_password(
-    db: AsyncSession, user: User, current: str, new: str, hasher: PasswordHasher, keep: str | None
+async def check_password(
+    user: User, password: str, hasher: PasswordHasher, *, what: str = "The current password"
 ) -> None:
-    if not await hasher.verify(current, user.password_hash):
-        raise WrongPasswordError("The current password is not correct")
+    if not await hasher.verify(password, user.password_hash):
+        raise WrongPasswordError(f"{what} is not correct")
+
+
+async def change_password(
+    db: AsyncSession, user: User, current: str, new: str, ctx: Accounts, keep: str | None
+) -> None:
+    await check_password(user, current, ctx.hasher)
     check_new_password(new, "new_password")
-    user.password_hash = await hasher.hash(new)
-    await sessions.end_all(db, user.id, keep=keep)
+    await _set_password(db, user, new, ctx, keep=keep)
     await db.flush()
+
+
+async def _set_password(
+    db: AsyncSession, user: User, password: str, ctx: Accounts, keep: str | None
+) -> None:
+    """A new password: the other sessions end, pending resets and email changes stop
+    working, and the account's address is told."""
+    user.password_hash = await ctx.hasher.hash(password)
+    user.password_change_required = False
+    await sessions.end_all(db, user.id, keep=keep)
+    await tokens.cancel_takeover_paths(db, user.id, user.email)
+    ctx.outbox.add(emails.password_changed(user.email, ctx.base_url))
 
 
 async def delete_account(
     db: AsyncSession, user: User, password: str, hasher: PasswordHasher
 ) -> None:
     """Soft delete (seed 3.2): hidden at once, hard-deleted after 30 days by retention."""
-    if not await hasher.verify(password, user.password_hash):
-        raise WrongPasswordError("The password is not correct")
+    await check_password(user, password, hasher, what="The password")
     await soft_delete(db, user)
 
 
@@ -194,8 +253,8 @@ async def soft_delete(db: AsyncSession, user: User) -> None:
     await db.flush()
 
 
-async def export(db: AsyncSession, user: User) -> dict[str, Any]:
-    """Everything we hold about the user (GDPR right of access, seed 6.3)."""
+async def export_head(db: AsyncSession, user: User) -> dict[str, Any]:
+    """Everything we hold about the user but the calculations (GDPR right of access, seed 6.3)."""
     subscription = await db.scalar(select(Subscription).where(Subscription.user_id == user.id))
     payments = (
         []
@@ -208,23 +267,6 @@ async def export(db: AsyncSession, user: User) -> dict[str, Any]:
             )
         ).all()
     )
-    history = calculation_history.c
-    calculations = (
-        await db.execute(
-            select(
-                history.expression,
-                history.result,
-                history.metadata,
-                history.created_at,
-                history.received_at,
-                history.device_id,
-                history.seq,
-                history.deleted_at,
-            )
-            .where(history.user_id == user.id)
-            .order_by(history.created_at.desc())
-        )
-    ).mappings()
     return {
         "exported_at": await db.scalar(select(func.now())),
         "account": {
@@ -255,5 +297,38 @@ async def export(db: AsyncSession, user: User) -> dict[str, Any]:
             }
             for p in payments
         ],
-        "calculations": [dict(row) for row in calculations],
     }
+
+
+EXPORT_ROWS = 1000
+"""Calculations fetched (and written) at a time: the export's memory does not grow with them."""
+
+
+async def export_chunks(
+    engine: AsyncEngine, head: dict[str, Any], user_id: uuid.UUID
+) -> AsyncIterator[bytes]:
+    """The export as JSON, in pieces: `head`, then "calculations", newest first, read through
+    a server-side cursor on a connection of its own."""
+    history = calculation_history.c
+    query = (
+        select(
+            history.expression,
+            history.result,
+            history.metadata,
+            history.created_at,
+            history.received_at,
+            history.device_id,
+            history.seq,
+            history.deleted_at,
+        )
+        .where(history.user_id == user_id)
+        .order_by(history.created_at.desc())
+    )
+    yield msgspec.json.encode(head)[:-1] + b',"calculations":['
+    separator = b""
+    async with engine.connect() as conn:
+        rows = await conn.stream(query.execution_options(yield_per=EXPORT_ROWS))
+        async for part in rows.mappings().partitions(EXPORT_ROWS):
+            yield separator + b",".join(msgspec.json.encode(dict(row)) for row in part)
+            separator = b","
+    yield b"]}"

@@ -1,4 +1,5 @@
-"""Single-use links mailed to users: email verification (24 h) and password reset (1 h).
+"""Single-use links mailed to users: email verification (24 h), password reset (1 h), and
+the undo of an email change, mailed to the old address (7 days).
 
 Only the SHA-256 of a token is stored; using one is a single UPDATE, so it works once even
 when two requests race for it.
@@ -18,12 +19,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.accounts.models import EmailToken
 from backend.errors import AppError
 
-Purpose = Literal["verify_email", "reset_password"]
+Purpose = Literal["verify_email", "reset_password", "undo_email_change"]
 VERIFY_EMAIL: Purpose = "verify_email"
 RESET_PASSWORD: Purpose = "reset_password"  # noqa: S105 - a purpose, not a password
+UNDO_EMAIL_CHANGE: Purpose = "undo_email_change"
 LIFETIMES: dict[Purpose, timedelta] = {
     VERIFY_EMAIL: timedelta(hours=24),
     RESET_PASSWORD: timedelta(hours=1),
+    UNDO_EMAIL_CHANGE: timedelta(days=7),
 }
 
 
@@ -48,9 +51,30 @@ async def cancel(db: AsyncSession, user_id: uuid.UUID, purpose: Purpose) -> None
     )
 
 
-async def issue(db: AsyncSession, user_id: uuid.UUID, purpose: Purpose, email: str) -> str:
-    """A new token for `purpose`; the user's earlier unused ones of that purpose stop working."""
-    await cancel(db, user_id, purpose)
+async def cancel_takeover_paths(db: AsyncSession, user_id: uuid.UUID, current: str) -> None:
+    """The links that could take the account over stop working: password resets, and email
+    changes (confirmations of an address other than `current`). After a password reset, a
+    password change or a confirmed email change. Undo links stay: they protect the owner."""
+    await cancel(db, user_id, RESET_PASSWORD)
+    await db.execute(
+        update(EmailToken)
+        .where(
+            EmailToken.user_id == user_id,
+            EmailToken.purpose == VERIFY_EMAIL,
+            EmailToken.used_at.is_(None),
+            EmailToken.email != current,
+        )
+        .values(used_at=func.now())
+    )
+
+
+async def issue(
+    db: AsyncSession, user_id: uuid.UUID, purpose: Purpose, email: str, *, replace: bool = True
+) -> str:
+    """A new token for `purpose`; the user's earlier unused ones of that purpose stop working,
+    unless `replace` is False (undo links: each change keeps its own)."""
+    if replace:
+        await cancel(db, user_id, purpose)
     token = secrets.token_urlsafe(32)
     db.add(
         EmailToken(

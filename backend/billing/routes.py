@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, Router, get, post
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from backend import ratelimit
 from backend.accounts.sessions import Viewer, signed_in
 from backend.billing import service
 from backend.billing.gateway import StripeGateway
@@ -17,9 +19,13 @@ from backend.deps import Provided
 from backend.errors import AppError
 from backend.metrics import UNKNOWN_EVENT, Metrics
 from backend.openapi import JSON_BODY, failures
+from backend.ratelimit import Limit
 from backend.settings import Settings
 
 WEBHOOK_PATH = "/billing/webhook"
+# Card testing (trying stolen cards one after another) goes through these two.
+SETUP_INTENTS_PER_ACCOUNT = Limit("setup-intent:account", 10, timedelta(hours=1))
+SUBSCRIBES_PER_ACCOUNT = Limit("subscribe:account", 10, timedelta(hours=1))
 MAX_WEBHOOK_BYTES = 512 * 1024
 
 # The failures of the calls that go to Stripe.
@@ -68,14 +74,18 @@ async def billing(
     "/billing/setup-intent",
     status_code=HTTP_200_OK,
     summary="Start saving a card",
-    responses=failures(401, 403, codes={400: REFUSED, 409: ALREADY_SUBSCRIBED, 503: STRIPE_DOWN}),
+    responses=failures(
+        401, 403, 429, codes={400: REFUSED, 409: ALREADY_SUBSCRIBED, 503: STRIPE_DOWN}
+    ),
 )
 async def setup_intent(
     db_session: Provided[AsyncSession],
+    engine: Provided[AsyncEngine],
     viewer: Provided[Viewer],
     gateway: Provided[StripeGateway | None],
 ) -> SetupIntentOut:
     user = signed_in(viewer)
+    await ratelimit.check(engine, SETUP_INTENTS_PER_ACCOUNT, str(user.id))
     secret = await service.setup_intent(db_session, user, service.require(gateway))
     return SetupIntentOut(client_secret=secret)
 
@@ -87,6 +97,7 @@ async def setup_intent(
     responses=failures(
         *JSON_BODY,
         401,
+        429,
         codes={
             400: REFUSED,
             402: "`card_declined`",
@@ -98,11 +109,13 @@ async def setup_intent(
 async def subscribe(
     data: JSONBody[SubscribeIn],
     db_session: Provided[AsyncSession],
+    engine: Provided[AsyncEngine],
     viewer: Provided[Viewer],
     gateway: Provided[StripeGateway | None],
     settings: Provided[Settings],
 ) -> service.SubscribeOutcome:
     user = signed_in(viewer)
+    await ratelimit.check(engine, SUBSCRIBES_PER_ACCOUNT, str(user.id))
     return await service.subscribe(
         db_session, user, service.require(gateway), data.payment_method, settings
     )

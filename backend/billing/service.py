@@ -188,6 +188,9 @@ async def setup_intent(db: AsyncSession, user: User, gateway: StripeGateway) -> 
 async def subscribe(
     db: AsyncSession, user: User, gateway: StripeGateway, payment_method: str, settings: Settings
 ) -> SubscribeOutcome:
+    # One subscribe at a time per account: a second one (another card, another tab) waits for
+    # this transaction, then finds the subscription and is refused.
+    await db.execute(select(User.id).where(User.id == user.id).with_for_update())
     await _refuse_double(db, user)
     customer_id = await customer_for(db, user, gateway)
     snapshot = await gateway.subscribe(customer_id, payment_method, str(user.id))

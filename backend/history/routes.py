@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Annotated
 
 import msgspec
@@ -12,12 +13,14 @@ from litestar.status_codes import HTTP_200_OK
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from backend import ratelimit
 from backend.accounts.models import User
 from backend.accounts.sessions import Viewer, signed_in
 from backend.deps import Provided
 from backend.errors import AppError, InvalidFieldError, ServiceUnavailableError
 from backend.metrics import Metrics
 from backend.openapi import JSON_BODY, failures
+from backend.ratelimit import Limit
 from sync import history as history_query
 from sync import pull as pull_query
 from sync import push as push_ops
@@ -49,6 +52,9 @@ ACCOUNT_MISMATCH = (
 )
 PARTITION_BUSY = "`history_busy`: the history table stayed locked; try again after `Retry-After`"
 LOCK_NOT_AVAILABLE = "55P03"
+# A person's devices push after each calculation (and a queue in batches of 500): far below
+# this; a script hammering the endpoint is not.
+PUSHES_PER_ACCOUNT = Limit("push:account", 300, timedelta(minutes=1))
 
 
 class PremiumRequiredError(AppError):
@@ -148,6 +154,7 @@ async def _prepare_partitions(
             403: PREMIUM_REQUIRED,
             409: f"{DEVICE_USER_MISMATCH}; {ACCOUNT_MISMATCH}",
             413: f"`batch_too_large`: over {MAX_OPS} ops (send half)",
+            429: f"`rate_limited`: over {PUSHES_PER_ACCOUNT.hits} pushes a minute for the account",
             503: PARTITION_BUSY,
         },
     ),
@@ -168,6 +175,7 @@ async def push(
     except msgspec.ValidationError as exc:
         raise InvalidFieldError("ops", f"every op needs an integer seq from 1 ({exc})") from exc
     user = sync_member(viewer, data.account_id)
+    await ratelimit.check(engine, PUSHES_PER_ACCOUNT, str(user.id))
     ops = [parse_op(raw) for raw in data.ops]
     await _prepare_partitions(partitions, engine, ops)
     conn = await db_session.connection()

@@ -15,6 +15,7 @@ import contextlib
 import importlib.util
 import os
 import re
+import secrets
 import shutil
 import tempfile
 import time
@@ -22,6 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+import asyncpg
 from sqlalchemy.engine import make_url
 
 from backend.database import connect
@@ -85,19 +87,19 @@ async def backup(url: str, file: Path) -> BackupReport:
 async def restore(url: str, file: Path, *, force: bool = False) -> RestoreReport:
     """Restore `file` into the configured database, all of it or nothing.
 
-    Refused when the database already has tables (in schema public) unless `force`, which
-    drops what schema public holds first, in the same transaction as the restore.
-
-    pg_restore turns the archive into SQL and psql runs it in one transaction (ON_ERROR_STOP):
-    `pg_restore --clean` cannot replace partitioned tables (it drops the partitions' inherited
-    constraints one by one, which PostgreSQL refuses), and a cleanup run separately would
-    leave an empty database behind if the restore then failed.
+    pg_restore itself loads it, in one transaction (`--single-transaction --exit-on-error`);
+    no SQL script is piped into psql, which would run any backslash command a tampered dump
+    slipped in. A database that has tables (in schema public) is refused unless `force`: then
+    the dump is restored into a new database beside it, which takes the configured database's
+    name only once it is complete (the old one is dropped after), so a failed restore leaves
+    the old contents in place. That needs the CREATEDB privilege and no other connection to
+    the database (stop the app first). Every account then gets a new sync epoch: devices
+    re-read their synced history, and send again what they hold that the backup lacks.
     """
     started = time.monotonic()
     _check_magic(file)
     server_major, _ = await _server_version(url)
     tool = await find_tool("pg_restore", server_major)
-    psql = await _companion("psql", tool, server_major)
     await _table_data_entries(file, server_major, tool)
     tables = await _public_tables(url)
     if tables and not force:
@@ -105,33 +107,105 @@ async def restore(url: str, file: Path, *, force: bool = False) -> RestoreReport
             f"the database {describe_database_url(url)} is not empty ({tables} tables in "
             "schema public): restore into an empty database, or pass --force to replace them"
         )
-    script = [CLEAN_PUBLIC] if tables else []
-    code, err = await _pipe(
-        [str(tool.path), "--file=-", "--no-owner", "--no-acl", str(file)],
-        [
-            str(psql.path),
-            "--no-psqlrc",
-            "--quiet",
-            "--no-password",
-            "--single-transaction",
-            "--set=ON_ERROR_STOP=1",
-            *(f"--command={statement}" for statement in script),
-            "--file=-",
-            f"--command={NEW_SYNC_EPOCHS}",
-        ],
-        url,
-    )
-    if code != 0:
-        raise BackupError(f"restoring {file} failed, nothing was changed: {_tool_message(err)}")
+    if tables:
+        await _restore_beside(url, tool, file)
+    else:
+        await _pg_restore(url, tool, file)
+        await _new_sync_epochs(url)
     return RestoreReport(
         file, await _public_tables(url), bool(tables), tool, time.monotonic() - started
     )
 
 
-# After the restore, in the same transaction: every account gets a new sync epoch, so that
-# every device rebuilds its synced history from the restored one (and sends again what it
-# holds that the backup lacks). A backup older than the epochs gets them from `db upgrade`.
-# pg_restore's script empties search_path: names are qualified.
+async def _pg_restore(url: str, tool: Tool, file: Path) -> None:
+    code, _, err = await _run(
+        [
+            str(tool.path),
+            "--single-transaction",
+            "--exit-on-error",
+            "--no-owner",
+            "--no-acl",
+            f"--dbname={make_url(url).database}",
+            str(file),
+        ],
+        url,
+    )
+    if code != 0:
+        raise BackupError(f"restoring {file} failed, nothing was changed: {_tool_message(err)}")
+
+
+async def _restore_beside(url: str, tool: Tool, file: Path) -> None:
+    """Restore into a new database, then swap it in under the configured name."""
+    target = make_url(url)
+    name = str(target.database)
+    fresh = f"{name[:40]}_restoring_{secrets.token_hex(4)}"
+    fresh_url = target.set(database=fresh).render_as_string(hide_password=False)
+    admin = await _maintenance(url)
+    try:
+        try:
+            await admin.execute(f"CREATE DATABASE {_quote(fresh)} TEMPLATE template0")
+        except asyncpg.PostgresError as exc:
+            raise BackupError(
+                f"cannot create a database to restore into ({exc}): nothing was changed "
+                "(--force needs the CREATEDB privilege)"
+            ) from None
+        try:
+            await _pg_restore(fresh_url, tool, file)
+            await _new_sync_epochs(fresh_url)
+            await _swap(admin, name, fresh)
+        except BaseException:
+            await admin.execute(f"DROP DATABASE IF EXISTS {_quote(fresh)}")
+            raise
+        await admin.execute(f"DROP DATABASE {_quote(fresh)}")  # now the old contents
+    finally:
+        await admin.close()
+
+
+async def _swap(admin: asyncpg.Connection, name: str, fresh: str) -> None:
+    """`fresh` becomes `name`, `name` becomes `fresh`, in one transaction."""
+    users = await admin.fetchval(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+        name,
+    )
+    if users:
+        raise BackupError(
+            f"{users} other connection(s) use the database {name}: stop the app, then restore "
+            "again (nothing was changed)"
+        )
+    old = f"{fresh}_old"
+    async with admin.transaction():
+        await admin.execute(f"ALTER DATABASE {_quote(name)} RENAME TO {_quote(old)}")
+        await admin.execute(f"ALTER DATABASE {_quote(fresh)} RENAME TO {_quote(name)}")
+        await admin.execute(f"ALTER DATABASE {_quote(old)} RENAME TO {_quote(fresh)}")
+
+
+async def _maintenance(url: str) -> asyncpg.Connection:
+    """A connection to the server's maintenance database (postgres, else template1)."""
+    target = make_url(url)
+    for database in ("postgres", "template1"):
+        try:
+            return await connect(target.set(database=database).render_as_string(False))
+        except (OSError, asyncpg.PostgresError):
+            continue
+    raise BackupError(
+        "cannot connect to the server's postgres or template1 database (--force needs one)"
+    )
+
+
+async def _new_sync_epochs(url: str) -> None:
+    """Every account's sync cursors expire (a backup older than the epochs has none yet:
+    `calcapp db upgrade` gives them)."""
+    conn = await connect(url)
+    try:
+        await conn.execute(NEW_SYNC_EPOCHS)
+    finally:
+        await conn.close()
+
+
+def _quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
 NEW_SYNC_EPOCHS = """
 DO $$
 BEGIN
@@ -139,53 +213,6 @@ BEGIN
                AND attname = 'epoch' AND NOT attisdropped) THEN
         UPDATE public.sync_user SET epoch = public.sync_new_epoch();
     END IF;
-END
-$$
-"""
-
-# What `--force` drops before the restore: every object of schema public (the schema itself
-# stays, with its owner and privileges), extensions installed there included.
-CLEAN_PUBLIC = """
-DO $$
-DECLARE
-    item record;
-BEGIN
-    FOR item IN
-        SELECT c.oid::regclass AS name,
-               CASE c.relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW'
-                   WHEN 'f' THEN 'FOREIGN TABLE' WHEN 'S' THEN 'SEQUENCE' ELSE 'TABLE' END AS kind
-        FROM pg_class c
-        WHERE c.relnamespace = 'public'::regnamespace
-          AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S') AND NOT c.relispartition
-          AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
-                          AND d.objid = c.oid AND d.objsubid = 0
-                          AND d.deptype IN ('e', 'a', 'i'))
-    LOOP
-        EXECUTE format('DROP %s IF EXISTS %s CASCADE', item.kind, item.name);
-    END LOOP;
-    FOR item IN
-        SELECT p.oid::regprocedure AS name FROM pg_proc p
-        WHERE p.pronamespace = 'public'::regnamespace
-          AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass
-                          AND d.objid = p.oid AND d.deptype = 'e')
-    LOOP
-        EXECUTE format('DROP ROUTINE IF EXISTS %s CASCADE', item.name);
-    END LOOP;
-    FOR item IN
-        SELECT t.oid::regtype AS name FROM pg_type t
-        LEFT JOIN pg_class c ON c.oid = t.typrelid
-        WHERE t.typnamespace = 'public'::regnamespace
-          AND t.typtype IN ('c', 'd', 'e', 'r') AND coalesce(c.relkind, 'c') = 'c'
-          AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_type'::regclass
-                          AND d.objid = t.oid AND d.deptype = 'e')
-    LOOP
-        EXECUTE format('DROP TYPE IF EXISTS %s CASCADE', item.name);
-    END LOOP;
-    FOR item IN
-        SELECT extname FROM pg_extension WHERE extnamespace = 'public'::regnamespace
-    LOOP
-        EXECUTE format('DROP EXTENSION IF EXISTS %I CASCADE', item.extname);
-    END LOOP;
 END
 $$
 """
@@ -226,14 +253,6 @@ async def find_tool(name: str, server_major: int) -> Tool:
         f"no {name} of PostgreSQL {server_major} or newer found{found}: install "
         f"postgresql-client-{server_major} or put a recent {name} on PATH"
     )
-
-
-async def _companion(name: str, tool: Tool, server_major: int) -> Tool:
-    """`name` from the same folder as `tool` (same version), or else wherever found."""
-    sibling = tool.path.parent / name
-    if sibling.is_file() and os.access(sibling, os.X_OK):
-        return Tool(sibling, tool.major, tool.version)
-    return await find_tool(name, server_major)
 
 
 async def _table_data_entries(file: Path, server_major: int, tool: Tool | None = None) -> int:
@@ -356,47 +375,6 @@ async def _run(args: list[str], url: str | None) -> tuple[int, str, str]:
     return code, out.decode(errors="replace"), err.decode(errors="replace")
 
 
-async def _pipe(producer: list[str], consumer: list[str], url: str) -> tuple[int, str]:
-    """`producer | consumer`; the exit status and error output of the first that failed."""
-    env = libpq_env(url)
-    read_end, write_end = os.pipe()
-    try:
-        first = await asyncio.create_subprocess_exec(
-            *producer,
-            env=env,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=write_end,
-            stderr=asyncio.subprocess.PIPE,
-        )
-        try:
-            second = await asyncio.create_subprocess_exec(
-                *consumer,
-                env=env,
-                stdin=read_end,
-                stdout=asyncio.subprocess.DEVNULL,
-                stderr=asyncio.subprocess.PIPE,
-            )
-        except BaseException:
-            first.kill()
-            await first.wait()
-            raise
-    except OSError as exc:
-        raise BackupError(f"cannot run {producer[0]}: {exc.strerror or exc}") from None
-    finally:
-        os.close(read_end)
-        os.close(write_end)
-    (_, first_err), (_, second_err) = await asyncio.gather(
-        first.communicate(), second.communicate()
-    )
-    # The consumer's error comes first: when psql stops on an error, pg_restore then fails
-    # only because nobody reads its output any more.
-    if second.returncode:
-        return second.returncode, second_err.decode(errors="replace")
-    if first.returncode:
-        return first.returncode, first_err.decode(errors="replace")
-    return 0, ""
-
-
 def _tool_message(stderr: str) -> str:
     """The first error line of pg_dump/pg_restore, without the program name."""
     lines = [line.strip() for line in stderr.splitlines() if line.strip()]
@@ -405,5 +383,4 @@ def _tool_message(stderr: str) -> str:
     message = errors[0]
     for prefix in ("pg_dump: error: ", "pg_restore: error: ", "pg_dump: ", "pg_restore: "):
         message = message.removeprefix(prefix)
-    # psql: "psql:<stdin>:123: ERROR:  relation ... already exists"
-    return re.sub(r"^psql:[^:]*:\d+: (ERROR|FATAL):\s+", "", message)
+    return message

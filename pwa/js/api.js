@@ -2,7 +2,8 @@
 // and one error type for every failure, including being offline. Imports nothing.
 
 const BASE = "/api/v1";
-const CSRF_COOKIE = "csrftoken";
+/** In production the server names it `__Host-csrftoken` (only this origin can set it). */
+const CSRF_COOKIES = ["__Host-csrftoken", "csrftoken"];
 const CSRF_HEADER = "x-csrftoken";
 const UNSAFE = new Set(["POST", "PATCH", "PUT", "DELETE"]);
 
@@ -77,11 +78,16 @@ async function send(path, init) {
  * Ask the server for a CSRF cookie; resolves to its value (null if it still is not there).
  * The server sets one only when there is none, so a refused (stale) one is dropped first.
  */
+const csrfToken = () => CSRF_COOKIES.map(readCookie).find((value) => value) ?? null;
+
 async function refreshCsrf({ stale = false } = {}) {
-  if (stale) document.cookie = `${CSRF_COOKIE}=; Max-Age=0; Path=/; SameSite=Lax`;
+  if (stale) {
+    document.cookie = "csrftoken=; Max-Age=0; Path=/; SameSite=Lax";
+    if (location.protocol === "https:") document.cookie = "__Host-csrftoken=; Max-Age=0; Path=/; Secure; SameSite=Lax";
+  }
   const response = await send("/auth/csrf", { method: "GET" });
   if (!response.ok) throw await errorFrom(response);
-  return readCookie(CSRF_COOKIE);
+  return csrfToken();
 }
 
 /**
@@ -100,7 +106,7 @@ export async function request(method, path, body) {
     if (!response.ok) throw await errorFrom(response);
     return response;
   }
-  let token = readCookie(CSRF_COOKIE) ?? (await refreshCsrf());
+  let token = csrfToken() ?? (await refreshCsrf());
   for (let attempt = 0; ; attempt += 1) {
     if (token) headers[CSRF_HEADER] = token;
     const response = await send(path, init);
@@ -118,7 +124,8 @@ async function json(method, path, body) {
 
 /**
  * @typedef {{id: string, email: string, display_name: string | null, email_verified: boolean,
- *   pending_email: string | null, created_at: string, premium: boolean}} Me
+ *   pending_email: string | null, created_at: string, premium: boolean,
+ *   password_change_required: boolean}} Me
  */
 
 /**
@@ -167,9 +174,9 @@ export function me() {
 }
 
 /**
- * Change the display name (null removes it) and/or the email (it becomes `pending_email`
- * until confirmed from the link sent to it).
- * @param {{display_name?: string | null, email?: string}} changes
+ * Change the display name (null removes it) and/or the email (with the current password; it
+ * becomes `pending_email` until confirmed from the link sent to it).
+ * @param {{display_name?: string | null, email?: string, current_password?: string}} changes
  * @returns {Promise<Me>}
  */
 export function updateMe(changes) {
@@ -198,6 +205,34 @@ export function verifyEmail(token) {
 /** Send the verification mail again (signed in). @returns {Promise<{detail: string}>} */
 export function resendVerification() {
   return json("POST", "/auth/resend-verification");
+}
+
+/**
+ * Put the old address back with the token of the link mailed to it (every session ends).
+ * @param {string} token
+ * @returns {Promise<{detail: string, email: string}>}
+ */
+export function undoEmailChange(token) {
+  return json("POST", "/auth/undo-email-change", { token });
+}
+
+/**
+ * The account's signed-in devices.
+ * @returns {Promise<{items: {id: string, device: string, created_at: string, last_used_at: string,
+ *   current: boolean}[]}>}
+ */
+export function sessions() {
+  return json("GET", "/me/sessions");
+}
+
+/** Sign out another device. @param {string} id @returns {Promise<null>} */
+export function endSession(id) {
+  return json("DELETE", `/me/sessions/${encodeURIComponent(id)}`);
+}
+
+/** Sign out every other device. @returns {Promise<null>} */
+export function endOtherSessions() {
+  return json("POST", "/me/sessions/sign-out-others");
 }
 
 /**

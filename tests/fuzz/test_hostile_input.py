@@ -11,6 +11,7 @@ path.
 from __future__ import annotations
 
 import base64
+import re
 import uuid
 from typing import Any
 
@@ -165,7 +166,8 @@ async def test_options_lists_every_method_of_the_path(server: str) -> None:
     async with httpx.AsyncClient(base_url=server, timeout=30) as client:
         document = (await client.get("/api/schema/openapi.json")).json()
         for path, operations in document["paths"].items():
-            answer = await client.options(path)
+            concrete = re.sub(r"\{[^}]+\}", str(uuid.uuid4()), path)  # path parameters: ids
+            answer = await client.options(concrete)
             assert answer.status_code == 204, (path, answer.text)
             allowed = {method.strip() for method in answer.headers["allow"].split(",")}
             assert allowed == {method.upper() for method in operations} | {"OPTIONS"}, path

@@ -5,10 +5,10 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
-import bcrypt
 import httpx
 import pytest
 
+from backend.accounts.passwords import PasswordHasher
 from backend.database import connect
 from tests.support import calcapp_env, free_port, run_async, run_calcapp, running_server
 
@@ -85,8 +85,8 @@ def test_db_commands_upgrade_seed_idempotently_and_downgrade(
     assert counts == (1, 1)
     assert user["email"] == "test@example.com" and user["email_verified"] is True  # type: ignore[index]
     password_hash = user["password_hash"]  # type: ignore[index]
-    assert password_hash.startswith("$2b$12$")
-    assert bcrypt.checkpw(b"password123", password_hash.encode())
+    assert password_hash.startswith("$sha256$$2b$12$")
+    assert run_async(PasswordHasher(4, threads=1).verify("password123", password_hash))
     assert subscription["status"] == "active"  # type: ignore[index]
     assert str(subscription["price_per_month"]) == "5.00"  # type: ignore[index]
     assert calculations == [("15 * 2", "30"), ("7 + 3", "10")]
@@ -109,6 +109,7 @@ def test_seed_refuses_production() -> None:
         CALCAPP_SECRET_KEY="s" * 48,
         CALCAPP_PUBLIC_URL="https://calc.example.com",
         SMTP_HOST="smtp.example.com",
+        CALCAPP_METRICS_TOKEN="m" * 32,
     )
     assert_one_line_error(run_calcapp("db", "seed", env=env), "refusing to seed")
 

@@ -316,6 +316,8 @@ def test_a_production_server_logs_json_lines_with_request_ids(
         SMTP_HOST=mailbox.host,
         SMTP_PORT=str(mailbox.port),
         SMTP_SECURITY="none",
+        SMTP_ALLOW_PLAINTEXT="1",
+        CALCAPP_METRICS_TOKEN="m" * 32,
     )
     log = tmp_path / "calcapp.log"
     with running_server(env, log=log) as (base_url, _):

@@ -193,6 +193,7 @@ def source(make_database: Callable[[], str], tmp_path_factory: pytest.TempPathFa
     assert f" database to {backup}: " in result.stdout and " tables with data, " in result.stdout
     assert "(pg_dump " in result.stdout
     assert [p.name for p in backup.parent.iterdir()] == ["calcapp.dump"]  # no temporary left
+    assert backup.stat().st_mode & 0o777 == 0o600  # personal data: the owner's only
     return Source(url, backup, contents)
 
 

@@ -180,6 +180,7 @@ def test_archive_round_trip(new_db: str, tmp_path: Path) -> None:
     assert name(OLD) not in left and name(OLDER_NEXT) not in left
     assert left[name(LAST_MONTH)] == 2 and left[name(THIS_MONTH)] == 1
 
+    assert {p.stat().st_mode & 0o777 for p in folder.iterdir()} == {0o600}  # personal data
     manifest = json.loads((folder / f"{name(OLD)}.json").read_text())
     data = gzip.decompress((folder / f"{name(OLD)}.csv.gz").read_bytes())
     assert manifest["rows"] == 5

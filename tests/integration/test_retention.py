@@ -198,6 +198,7 @@ def test_users_export_and_delete(db_url: str, mail_env: dict[str, str], tmp_path
     out = tmp_path / "export.json"
     assert "exported to" in calcapp(db_url, mail_env, "users", "export", email, "--out", str(out))
     assert json.loads(out.read_text())["account"]["email"] == email
+    assert out.stat().st_mode & 0o777 == 0o600  # personal data: the owner's only
     again = run_calcapp(
         "users", "export", email, "--out", str(out), env=calcapp_env(DATABASE_URL=db_url)
     )

@@ -32,6 +32,8 @@ def test_values_come_from_the_environment(tmp_path: Path) -> None:
             "SMTP_USERNAME": "mailer",
             "SMTP_PASSWORD": "pw",
             "MAIL_FROM": "Calcapp <hello@example.com>",
+            "CALCAPP_METRICS_TOKEN": "m" * 32,
+            "CALCAPP_TRUSTED_PROXIES": "10.0.0.0/8, 127.0.0.1",
         }
     )
     assert settings.is_production
@@ -47,6 +49,7 @@ def test_values_come_from_the_environment(tmp_path: Path) -> None:
         465,
     )
     assert (settings.smtp_security, settings.mail_from) == ("tls", "Calcapp <hello@example.com>")
+    assert [str(n) for n in settings.trusted_proxies] == ["10.0.0.0/8", "127.0.0.1/32"]
 
 
 def test_base_url_defaults_to_host_and_port() -> None:
@@ -72,6 +75,8 @@ def test_blank_values_mean_the_default() -> None:
         ({"CALCAPP_PUBLIC_URL": "calc.example.com"}, "CALCAPP_PUBLIC_URL must be an http(s) URL"),
         ({"CALCAPP_BCRYPT_ROUNDS": "3"}, "CALCAPP_BCRYPT_ROUNDS must be an integer from 4 to 16"),
         ({"SMTP_SECURITY": "ssl"}, "SMTP_SECURITY must be one of starttls, tls, none"),
+        ({"CALCAPP_TRUSTED_PROXIES": "10.0.0.0/8, proxy"}, "CALCAPP_TRUSTED_PROXIES must be IP"),
+        ({"SMTP_ALLOW_PLAINTEXT": "maybe"}, "SMTP_ALLOW_PLAINTEXT must be 1 or 0"),
     ],
 )
 def test_bad_values_are_one_line_naming_the_variable(environ: dict[str, str], message: str) -> None:
@@ -95,6 +100,7 @@ PRODUCTION = {
     "CALCAPP_SECRET_KEY": "s" * 48,
     "CALCAPP_PUBLIC_URL": "https://calc.example.com",
     "SMTP_HOST": "smtp.example.com",
+    "CALCAPP_METRICS_TOKEN": "m" * 32,
 }
 
 
@@ -108,6 +114,9 @@ def test_a_complete_production_configuration_is_accepted() -> None:
         ({"CALCAPP_BCRYPT_ROUNDS": "4"}, "CALCAPP_BCRYPT_ROUNDS must be at least 12"),
         ({"CALCAPP_PUBLIC_URL": ""}, "CALCAPP_PUBLIC_URL must be set"),
         ({"SMTP_HOST": ""}, "SMTP_HOST must be set"),
+        ({"CALCAPP_METRICS_TOKEN": ""}, "CALCAPP_METRICS_TOKEN must be set"),
+        ({"SMTP_SECURITY": "none"}, "SMTP_SECURITY=none sends mail"),
+        ({"STRIPE_API_BASE": "http://stripe.internal"}, "STRIPE_API_BASE must be an https URL"),
     ],
 )
 def test_production_refuses_test_shortcuts(change: dict[str, str], message: str) -> None:
@@ -117,3 +126,8 @@ def test_production_refuses_test_shortcuts(change: dict[str, str], message: str)
 
 def test_development_accepts_the_default_secret() -> None:
     assert Settings.from_env({"CALCAPP_ENV": "development"}).secret_key == DEV_SECRET_KEY
+
+
+def test_production_allows_plaintext_smtp_to_a_local_relay_when_told() -> None:
+    relay = {"SMTP_SECURITY": "none", "SMTP_ALLOW_PLAINTEXT": "1"}
+    assert Settings.from_env({**PRODUCTION, **relay}).smtp_security == "none"
