@@ -20,13 +20,14 @@ from backend.accounts.sessions import provide_viewer
 from backend.billing import routes as billing
 from backend.billing.gateway import StripeGateway
 from backend.db import database_lifespan, provide_engine, provide_session
+from backend.edge import Edge
 from backend.errors import EXCEPTION_HANDLERS, AppError
 from backend.history import routes as premium_history
 from backend.history.upkeep import partition_upkeep_lifespan
 from backend.mail import mailer_from_settings
-from backend.metrics import Metrics, MetricsMiddleware, metrics_endpoint
-from backend.pwa import Shell, shell_file, shell_index
-from backend.request_id import RequestIdMiddleware
+from backend.metrics import PATH as PATH_METRICS
+from backend.metrics import Metrics, metrics_endpoint
+from backend.pwa import Shell
 from backend.security import security_headers
 from backend.settings import Settings
 from sync.partitions import Partitions
@@ -76,17 +77,18 @@ def create_app(settings: Settings) -> Litestar:
     mailer = mailer_from_settings(settings)
     gateway = StripeGateway(settings) if settings.billing_configured else None
     metrics = Metrics()
+    probe = health.DatabaseProbe()
     partitions = Partitions()
     migration_head = migrate.head_revision()
 
     app = Litestar(
-        route_handlers=[api, metrics_endpoint, shell_index, shell_file],
+        route_handlers=[api, metrics_endpoint],
         dependencies={
-            "engine": Provide(provide_engine),
+            "engine": Provide(provide_engine, sync_to_thread=False),
+            "probe": Provide(lambda: probe, sync_to_thread=False),
             "db_session": Provide(provide_session),
             "viewer": Provide(provide_viewer),
             "settings": Provide(lambda: settings, sync_to_thread=False),
-            "shell": Provide(lambda: shell, sync_to_thread=False),
             "hasher": Provide(lambda: hasher, sync_to_thread=False),
             "mailer": Provide(lambda: mailer, sync_to_thread=False),
             "gateway": Provide(lambda: gateway, sync_to_thread=False),
@@ -108,10 +110,15 @@ def create_app(settings: Settings) -> Litestar:
             header_name="x-csrftoken",
             cookie_secure=settings.is_production,
             cookie_samesite="lax",
-            exclude=[API_PREFIX + billing.WEBHOOK_PATH],  # Stripe signs its events instead
+            exclude=[
+                API_PREFIX + billing.WEBHOOK_PATH,  # Stripe signs its events instead
+                # Read-only answers for probes and scrapers: no cookie to make for them.
+                API_PREFIX + "/health",
+                API_PREFIX + "/ready",
+                PATH_METRICS,
+            ],
         ),
         request_max_body_size=MAX_BODY_BYTES,
-        before_send=[security_headers(settings)],
         openapi_config=OpenAPIConfig(
             title="Calcapp API",
             version="1",
@@ -121,7 +128,11 @@ def create_app(settings: Settings) -> Litestar:
         logging_config=None,
         debug=False,
     )
+    app.state.settings = settings
     metrics.watch_pool(lambda: app.state.engine.pool if "engine" in app.state else None)
-    # Around the whole app, not as route middleware: requests matching no route count too.
-    app.asgi_handler = RequestIdMiddleware(MetricsMiddleware(app.asgi_handler, metrics))
+    # Around the whole app, not as route middleware: requests matching no route count too, and
+    # the PWA's files are answered before routing.
+    app.asgi_handler = Edge(
+        app.asgi_handler, metrics=metrics, shell=shell, security_headers=security_headers(settings)
+    )
     return app

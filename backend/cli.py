@@ -22,7 +22,7 @@ from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
-from backend import logs, migrate
+from backend import migrate
 from backend.accounts import service as accounts
 from backend.accounts.models import User
 from backend.accounts.service import live_user
@@ -32,6 +32,7 @@ from backend.billing.gateway import StripeGateway
 from backend.database import DatabaseError, check_connection, database_url
 from backend.db import create_engine
 from backend.errors import AppError
+from backend.logs import configure_logging
 from backend.mail import mailer_from_settings
 from backend.ops import backup as db_backup
 from backend.ops import partitions as history_partitions
@@ -137,17 +138,6 @@ def _parser() -> argparse.ArgumentParser:
     )
     reconcile.set_defaults(handler=cmd_billing_reconcile)
     return parser
-
-
-def configure_logging(settings: Settings) -> None:
-    """Readable lines in development, one JSON object per line in production (backend/logs.py);
-    both carry the request id."""
-    handler = logging.StreamHandler()
-    handler.setFormatter(logs.formatter(settings.is_production))
-    logging.basicConfig(level=settings.log_level, handlers=[handler], force=True)
-    # The Stripe SDK logs every request and response at INFO: keep its warnings only.
-    if settings.log_level != "DEBUG":
-        logging.getLogger("stripe").setLevel(logging.WARNING)
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:

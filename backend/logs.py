@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from backend.request_id import current_request_id
+from backend.settings import Settings
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s%(request_tag)s: %(message)s"
 _SECRETS = re.compile(r"\b(?:sk|rk)_(?:live|test)_[A-Za-z0-9]+|\bwhsec_[A-Za-z0-9+/=]+")
@@ -71,3 +72,14 @@ class JsonFormatter(logging.Formatter):
 
 def formatter(production: bool) -> logging.Formatter:
     return JsonFormatter() if production else TextFormatter()
+
+
+def configure_logging(settings: Settings) -> None:
+    """Readable lines in development, one JSON object per line in production (backend/logs.py);
+    both carry the request id."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(formatter(settings.is_production))
+    logging.basicConfig(level=settings.log_level, handlers=[handler], force=True)
+    # The Stripe SDK logs every request and response at INFO: keep its warnings only.
+    if settings.log_level != "DEBUG":
+        logging.getLogger("stripe").setLevel(logging.WARNING)

@@ -14,15 +14,12 @@ the web app's files), never the raw path; a request that matches no route is `un
 from __future__ import annotations
 
 import hmac
-import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from litestar import Request, get
 from litestar.datastructures import CacheControlHeader
-from litestar.enums import ScopeType
 from litestar.response import Response
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import generate_latest
@@ -88,6 +85,9 @@ class Metrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
+        # The labelled children, found once per label set: this runs on every request.
+        self._request_counters: dict[tuple[str, str, int], Any] = {}
+        self._request_timers: dict[tuple[str, str], Any] = {}
         self.http_requests = Counter(
             "calcapp_http_requests_total",
             "HTTP requests answered, by method, route template and status",
@@ -141,41 +141,26 @@ class Metrics:
         if oldest_age_ms is not None:
             self.outbox_age.observe(oldest_age_ms / 1000)
 
+    def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
+        """One answered request (the edge layer calls it for every request)."""
+        method = method if method in METHODS else "other"
+        key = (method, route, status)
+        counter = self._request_counters.get(key)
+        if counter is None:
+            counter = self._request_counters[key] = self.http_requests.labels(
+                method, route, str(status)
+            )
+        counter.inc()
+        timer = self._request_timers.get((method, route))
+        if timer is None:
+            timer = self._request_timers[(method, route)] = self.http_duration.labels(method, route)
+        timer.observe(seconds)
+
     def record_webhook(self, event_type: str, outcome: str) -> None:
         self.webhook_events.labels(event_type[:100], outcome).inc()
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)
-
-
-class MetricsMiddleware:
-    """Counts and times every HTTP request by method, route template and status."""
-
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
-        self.app = app
-        self.metrics = metrics
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != ScopeType.HTTP:
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 500
-
-        async def send_and_note(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_and_note)
-        finally:
-            method = scope["method"] if scope["method"] in METHODS else "other"
-            # Set by Litestar's router on this same scope once the path matched a route.
-            route = scope.get("path_template") or UNMATCHED
-            self.metrics.http_requests.labels(method, route, str(status)).inc()
-            self.metrics.http_duration.labels(method, route).observe(time.perf_counter() - started)
 
 
 def _authorized(request: Request[Any, Any, Any], token: str | None) -> bool:

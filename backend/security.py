@@ -2,21 +2,15 @@
 
 The policy allows no inline script or style. When billing is configured, Stripe.js (or the
 emulator's copy, in development) is allowed to load, call its API and show its frames.
-Every answer under `/api/` (errors included: 401, 403, 404, 405, 422, 429, 503) and
-`/metrics` carries `Cache-Control: no-store`.
+The edge layer (backend/edge.py) adds them to every answer, and `Cache-Control: no-store` to
+every answer under `/api/` and `/metrics` (errors included: 401, 403, 404, 405, 422, 429, 503).
 """
 
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from litestar.datastructures import MutableScopeHeaders
-from litestar.types import BeforeMessageSendHookHandler, Message, Scope
-
 from backend.settings import Settings
-
-NO_STORE_PATHS = ("/api/", "/metrics")
-"""Answers that carry user data or live state: never stored by a browser or a proxy."""
 
 STRIPE_SOURCES = {
     "script-src": ["https://js.stripe.com"],
@@ -55,8 +49,8 @@ def content_security_policy(settings: Settings) -> str:
     return "; ".join(f"{name} {' '.join(sources)}" for name, sources in policy.items())
 
 
-def security_headers(settings: Settings) -> BeforeMessageSendHookHandler:
-    """A hook adding the security headers to every response (pages, API, errors, static)."""
+def security_headers(settings: Settings) -> list[tuple[bytes, bytes]]:
+    """The headers every answer carries (pages, API, errors, static files), as bytes once."""
     headers = {
         "content-security-policy": content_security_policy(settings),
         "x-content-type-options": "nosniff",
@@ -65,14 +59,4 @@ def security_headers(settings: Settings) -> BeforeMessageSendHookHandler:
     }
     if settings.is_production:
         headers["strict-transport-security"] = "max-age=63072000; includeSubDomains"
-
-    async def add_headers(message: Message, scope: Scope) -> None:
-        if message["type"] == "http.response.start":
-            response_headers = MutableScopeHeaders.from_message(message)
-            for name, value in headers.items():
-                if name not in response_headers:
-                    response_headers[name] = value
-            if scope["path"].startswith(NO_STORE_PATHS):
-                response_headers["cache-control"] = "no-store"
-
-    return add_headers
+    return [(name.encode(), value.encode()) for name, value in headers.items()]

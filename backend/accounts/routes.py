@@ -295,7 +295,7 @@ async def reset_password(
 
 @get("/me", summary="The signed-in account", responses=failures(401))
 async def me(db_session: Provided[AsyncSession], viewer: Provided[Viewer]) -> Me:
-    return await service.to_me(db_session, signed_in(viewer))
+    return await service.to_me(db_session, signed_in(viewer), viewer.premium)
 
 
 @patch(
@@ -321,7 +321,7 @@ async def update_me(
         )
     else:
         await service.update_profile(db_session, user, data, accounts)
-    updated = await service.to_me(db_session, user)
+    updated = await service.to_me(db_session, user, viewer.premium)
     return with_mail(updated, HTTP_200_OK, accounts.outbox, mailer)
 
 

@@ -73,7 +73,8 @@ async def live_user(db: AsyncSession, email: str) -> User | None:
     return user
 
 
-async def to_me(db: AsyncSession, user: User) -> Me:
+async def to_me(db: AsyncSession, user: User, premium_now: bool | None = None) -> Me:
+    """The account as `GET /me` shows it (`premium_now`: when the caller knows it already)."""
     return Me(
         id=user.id,
         email=user.email,
@@ -81,7 +82,7 @@ async def to_me(db: AsyncSession, user: User) -> Me:
         email_verified=user.email_verified,
         pending_email=await tokens.pending_email(db, user.id, user.email),
         created_at=user.created_at,
-        premium=await premium.is_premium(db, user.id),
+        premium=await premium.is_premium(db, user.id) if premium_now is None else premium_now,
         password_change_required=user.password_change_required,
     )
 

@@ -168,9 +168,7 @@ def token_of(request: Request[Any, Any, Any], *, secure: bool) -> str | None:
 
 
 async def provide_viewer(
-    request: Request[Any, Any, Any],
-    db_session: Provided[AsyncSession],
-    settings: Provided[Settings],
+    request: Request[Any, Any, Any], db_session: Provided[AsyncSession]
 ) -> Viewer:
     """Who sent this request.
 
@@ -178,6 +176,9 @@ async def provide_viewer(
     leave that session unclosed (Litestar cleans dependencies up only once all resolved), so
     handlers call `signed_in` instead.
     """
+    # The settings from the app's state, not injected: a dependency less to resolve on every
+    # signed-in request (Litestar resolves sibling dependencies in a task group).
+    settings: Settings = request.app.state.settings
     token = token_of(request, secure=settings.is_production)
     return await viewer_for(db_session, token) if token else Viewer()
 

@@ -13,7 +13,7 @@ import uuid
 from datetime import timedelta
 from typing import Literal
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.models import EmailToken
@@ -107,18 +107,19 @@ async def use(db: AsyncSession, token: str, purpose: Purpose) -> EmailToken:
     return used
 
 
+# Built once: `GET /me` runs it on every call.
+PENDING_EMAIL = text(
+    """
+    SELECT email FROM email_tokens
+    WHERE user_id = :user_id AND purpose = 'verify_email' AND used_at IS NULL
+      AND expires_at > now() AND email <> :current
+    ORDER BY created_at DESC
+    LIMIT 1
+    """
+)
+
+
 async def pending_email(db: AsyncSession, user_id: uuid.UUID, current: str) -> str | None:
     """A new address waiting for confirmation (an email change), if any."""
-    email: str | None = await db.scalar(
-        select(EmailToken.email)
-        .where(
-            EmailToken.user_id == user_id,
-            EmailToken.purpose == VERIFY_EMAIL,
-            EmailToken.used_at.is_(None),
-            EmailToken.expires_at > func.now(),
-            EmailToken.email != current,
-        )
-        .order_by(EmailToken.created_at.desc())
-        .limit(1)
-    )
+    email: str | None = await db.scalar(PENDING_EMAIL, {"user_id": user_id, "current": current})
     return email

@@ -232,14 +232,19 @@ async def pull(
 )
 async def history(
     db_session: Provided[AsyncSession],
+    engine: Provided[AsyncEngine],
     viewer: Provided[Viewer],
     limit: Annotated[int, Parameter(ge=1, le=100)] = 50,
     before: Annotated[str | None, Parameter(max_length=100)] = None,
     q: Annotated[str | None, Parameter(min_length=1, max_length=100, pattern=NO_NUL)] = None,
 ) -> HistoryPage:
     user = premium_member(viewer)
+    after = _cursor(before, "before")
+    if q:  # a transaction of its own: the search sets its planning for itself (SET LOCAL)
+        async with engine.begin() as conn:
+            return await history_query.history(conn, user.id, limit, after, q)
     conn = await db_session.connection()
-    return await history_query.history(conn, user.id, limit, _cursor(before, "before"), q)
+    return await history_query.history(conn, user.id, limit, after, q)
 
 
 def router() -> Router:

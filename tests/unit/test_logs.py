@@ -19,8 +19,12 @@ from litestar.types import (
     Send,
 )
 
+from backend.edge import Edge
 from backend.logs import JsonFormatter, TextFormatter, formatter
-from backend.request_id import RequestIdMiddleware, accepted_request_id, current_request_id
+from backend.metrics import Metrics
+from backend.pwa import Shell
+from backend.request_id import accepted_request_id, current_request_id
+from backend.settings import PROJECT_ROOT
 
 
 class Lines(logging.Handler):
@@ -59,7 +63,7 @@ async def logging_app(scope: Scope, receive: Receive, send: Send) -> None:
 
 
 async def call(request_id: bytes | None) -> dict[str, str]:
-    """One request through the middleware; returns the answer's headers."""
+    """One request through the edge layer; returns the answer's headers."""
     headers = [] if request_id is None else [(b"x-request-id", request_id)]
     scope = cast("HTTPScope", {"type": "http", "method": "GET", "path": "/x", "headers": headers})
     sent: list[Message] = []
@@ -70,7 +74,13 @@ async def call(request_id: bytes | None) -> dict[str, str]:
     async def send(message: Message) -> None:
         sent.append(message)
 
-    await RequestIdMiddleware(logging_app)(scope, receive, send)
+    edge = Edge(
+        logging_app,
+        metrics=Metrics(),
+        shell=Shell(PROJECT_ROOT / "pwa", watch=False),
+        security_headers=[],
+    )
+    await edge(scope, receive, send)
     start = sent[0]
     assert start["type"] == "http.response.start"
     return {k.decode(): v.decode() for k, v in start["headers"]}

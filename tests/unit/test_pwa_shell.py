@@ -64,14 +64,37 @@ def test_files_have_their_types_and_revalidate(
     assert again.content == b""
 
 
-def test_text_is_served_gzipped_when_accepted(client: TestClient[Litestar]) -> None:
+@pytest.mark.parametrize(
+    ("accept", "coding"),
+    [("gzip, br", "br"), ("gzip", "gzip"), ("br;q=0, gzip", "gzip"), ("deflate", None)],
+)
+def test_text_is_served_compressed_when_accepted(
+    client: TestClient[Litestar], accept: str, coding: str | None
+) -> None:
     raw = client.get("/js/app.js", headers={"accept-encoding": "identity"})
     assert "content-encoding" not in raw.headers
-    compressed = client.get("/js/app.js", headers={"accept-encoding": "gzip, br"})
-    assert compressed.headers["content-encoding"] == "gzip"
-    assert compressed.headers["vary"] == "Accept-Encoding"
+    compressed = client.get("/js/app.js", headers={"accept-encoding": accept})
+    assert compressed.headers.get("content-encoding") == coding
+    assert compressed.headers["vary"] == "accept-encoding"
     assert compressed.content == raw.content  # the client decompresses
-    assert int(compressed.headers["content-length"]) < len(raw.content) / 2
+    if coding:
+        assert int(compressed.headers["content-length"]) < len(raw.content) / 2
+
+
+@pytest.mark.parametrize("path", ["/", "/js/app.js", "/api/v1/auth/csrf"])
+def test_head_answers_wherever_get_does(client: TestClient[Litestar], path: str) -> None:
+    get = client.get(path)
+    head = client.head(path)
+    assert head.status_code == get.status_code  # not 405
+    assert head.content == b""
+    assert head.headers.get("content-type") == get.headers.get("content-type")
+
+
+def test_static_files_get_no_csrf_cookie(client: TestClient[Litestar]) -> None:
+    response = client.get("/js/app.js")
+    assert "set-cookie" not in response.headers
+    assert response.headers["x-request-id"]
+    assert "content-security-policy" in response.headers
 
 
 def test_service_worker_lists_the_whole_shell(
@@ -112,7 +135,7 @@ def test_unknown_or_outside_paths_are_404(client: TestClient[Litestar], path: st
     assert response.json()["code"] == "not_found"
 
 
-def test_gzip_bodies_are_deterministic(shell_dir: Path) -> None:
+def test_compressed_bodies_are_deterministic(shell_dir: Path) -> None:
     first = Shell(shell_dir, watch=False).get("index.html")
     second = Shell(shell_dir, watch=False).get("index.html")
     assert first and second and first.gzipped and first.gzipped == second.gzipped
