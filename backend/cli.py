@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import dataclasses
 import errno
 import logging
 import os
@@ -141,31 +140,46 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
+    """uvicorn (uvloop, httptools) with `CALCAPP_WORKERS` processes on one socket; each worker
+    builds its app from the environment (`backend.asgi:app`), where the database's URL is put
+    once it is known (the embedded server runs in this process, for all of them)."""
     import uvicorn
-
-    from backend.app import create_app
+    from uvicorn.supervisors import Multiprocess
 
     sock = bind_socket(settings.host, settings.port)
     with sock, database_url(settings) as url:
         version = asyncio.run(check_connection(url))
         if args.migrate:
             migrate.upgrade(url)
-        app = create_app(dataclasses.replace(settings, database_url=url))
+        os.environ["DATABASE_URL"] = url
         logger.info(
-            "Calcapp on http://%s:%d (PostgreSQL %s)", settings.host, settings.port, version
+            "Calcapp on http://%s:%d (PostgreSQL %s, %d worker(s))",
+            settings.host,
+            settings.port,
+            version,
+            settings.workers,
         )
         config = uvicorn.Config(
-            app,
+            "backend.asgi:app",
+            factory=True,
+            workers=settings.workers,
+            loop="uvloop",
+            http="httptools",
             log_config=None,
             log_level=settings.log_level.lower(),
-            # Ours (backend/request_id.py) has the request id and leaves out the query string.
+            # Ours (backend/edge.py) has the request id and leaves out the query string.
             access_log=False,
-            proxy_headers=settings.is_production,
+            # The client's address comes from CALCAPP_TRUSTED_PROXIES (backend/clients.py).
+            proxy_headers=False,
             server_header=False,
         )
+        server = uvicorn.Server(config)
         # uvicorn re-raises Ctrl+C once its graceful shutdown is done: that is a clean stop.
         with contextlib.suppress(KeyboardInterrupt):
-            uvicorn.Server(config).run(sockets=[sock])
+            if settings.workers > 1:
+                Multiprocess(config, sockets=[sock]).run()
+            else:
+                server.run(sockets=[sock])
         logger.info("Calcapp stopped; the data stays for the next run")
 
 

@@ -13,6 +13,7 @@ the web app's files), never the raw path; a request that matches no route is `un
 
 from __future__ import annotations
 
+import collections
 import hmac
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -134,10 +135,13 @@ class Metrics:
         self.registry.register(PoolCollector(pool))
 
     def record_push(self, results: Iterable[OpResult], oldest_age_ms: int | None) -> None:
-        for result in results:
-            self.sync_ops.labels(result.status).inc()
-            if result.code is not None:
-                self.sync_rejected.labels(result.code).inc()
+        outcomes = collections.Counter(result.status for result in results)
+        for outcome, count in outcomes.items():
+            self.sync_ops.labels(outcome).inc(count)
+        if outcomes["rejected"]:
+            reasons = collections.Counter(r.code for r in results if r.code is not None)
+            for reason, count in reasons.items():
+                self.sync_rejected.labels(reason).inc(count)
         if oldest_age_ms is not None:
             self.outbox_age.observe(oldest_age_ms / 1000)
 

@@ -95,6 +95,7 @@ async def check(engine: AsyncEngine, limit: Limit, key: str) -> None:
 async def spent(engine: AsyncEngine, limit: Limit, key: str) -> int:
     """How many attempts `key` has made in the current window (nothing is counted)."""
     async with engine.connect() as conn:
+        await conn.execution_options(isolation_level="AUTOCOMMIT")
         row = (
             await conn.execute(CURRENT, {"bucket": _bucket(limit, key), "window": limit.window})
         ).one_or_none()
@@ -104,6 +105,7 @@ async def spent(engine: AsyncEngine, limit: Limit, key: str) -> int:
 async def refuse_if_spent(engine: AsyncEngine, limit: Limit, key: str) -> None:
     """Raise `RateLimitedError` when `key` has used up `limit` (nothing is counted)."""
     async with engine.connect() as conn:
+        await conn.execution_options(isolation_level="AUTOCOMMIT")
         row = (
             await conn.execute(CURRENT, {"bucket": _bucket(limit, key), "window": limit.window})
         ).one_or_none()

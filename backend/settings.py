@@ -42,6 +42,8 @@ class Settings:
     """None means: start the embedded PostgreSQL under `data_dir`."""
     data_dir: Path = PROJECT_ROOT / ".data"
     db_pool_size: int = 10
+    workers: int = dataclasses.field(default_factory=lambda: len(os.sched_getaffinity(0)))
+    """Server processes (`calcapp serve`); the default is one per CPU this process may use."""
     secret_key: str = DEV_SECRET_KEY
     log_level: LogLevel = "INFO"
     static_dir: Path = PROJECT_ROOT / "pwa"
@@ -247,6 +249,7 @@ _FROM_ENV: tuple[tuple[str, str, Parser], ...] = (
     ("DATABASE_URL", "database_url", _database_url),
     ("CALCAPP_DATA_DIR", "data_dir", _path),
     ("CALCAPP_DB_POOL_SIZE", "db_pool_size", _integer(1, 1000)),
+    ("CALCAPP_WORKERS", "workers", _integer(1, 64)),
     ("CALCAPP_SECRET_KEY", "secret_key", _text),
     ("CALCAPP_LOG_LEVEL", "log_level", _choice(get_args(LogLevel), str.upper)),
     ("CALCAPP_STATIC_DIR", "static_dir", _path),

@@ -70,7 +70,8 @@ class Partitions:
         """Make the partitions of these moments' months that are missing and inside the live
         window, in a transaction of their own that waits at most LOCK_TIMEOUT for its locks
         (`sqlalchemy.exc.OperationalError` then)."""
-        months = {month_start(m) for m in moments} - self.known
+        seen = {(m.astimezone(UTC).year, m.astimezone(UTC).month) for m in moments}
+        months = {datetime(year, month, 1, tzinfo=UTC) for year, month in seen} - self.known
         if not months:
             return
         async with engine.begin() as conn:

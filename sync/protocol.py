@@ -48,16 +48,10 @@ AwareDatetime = Annotated[datetime, msgspec.Meta(tz=True)]
 # ---------------------------------------------------------------- push
 
 
-class OpHead(msgspec.Struct):
-    """What must be readable in every op, even a bad one: its place in the device's order."""
-
-    seq: Seq
-
-
 class PushEnvelope(msgspec.Struct, forbid_unknown_fields=True):
     device_id: uuid.UUID
     ops: list[Any]
-    """Each an `Op`; decoded one by one (see `parse_op`)."""
+    """Each an `Op`; checked one by one (see `parse_op`)."""
     acked_through: Annotated[int, msgspec.Meta(ge=0, le=MAX_SEQ)] = 0
     outbox_oldest_age_ms: Annotated[int, msgspec.Meta(ge=0, le=MAX_OUTBOX_AGE_MS)] | None = None
     """How long the oldest op still in the device's outbox has waited (telemetry only)."""
@@ -154,11 +148,8 @@ class ParsedOp(msgspec.Struct, frozen=True):
     problem: Problem | None = None
     op_id: uuid.UUID | None = None
     """The op's id, also for a rejected op whose id is readable."""
-
-
-def op_seq(value: Any) -> int:
-    """The seq of a decoded JSON op; `msgspec.ValidationError` when it has none usable."""
-    return msgspec.convert(value, OpHead, strict=False).seq
+    metadata_json: str | None = None
+    """A create's metadata as JSON text, encoded once (checked, then stored as is)."""
 
 
 def _readable_op_id(value: Any) -> uuid.UUID | None:
@@ -169,52 +160,38 @@ def _readable_op_id(value: Any) -> uuid.UUID | None:
 
 
 def parse_op(value: Any) -> ParsedOp:
-    """Check one decoded JSON op; the caller has already checked that it has a seq."""
-    identity = msgspec.convert(value, OpIdentity, strict=False)
-    op_id = _readable_op_id(identity.op_id)
+    """Check one decoded JSON op of a push. An op without a usable `seq` raises
+    `msgspec.ValidationError` (the whole push is refused); any other problem makes it a
+    rejected op."""
     try:
         op = msgspec.convert(value, Op, strict=False)
     except msgspec.ValidationError as exc:
+        identity = msgspec.convert(value, OpIdentity, strict=False)  # raises without a seq
         message = str(exc)
         code: RejectCode = "too_long" if "length <=" in message else "invalid"
-        return ParsedOp(identity.seq, None, Problem(code, message), op_id)
-    problem = op_problem(op)
-    return ParsedOp(identity.seq, None if problem else op, problem, op_id)
+        return ParsedOp(identity.seq, None, Problem(code, message), _readable_op_id(identity.op_id))
+    metadata = None
+    if op.data is not None and op.data.metadata is not None:
+        metadata = msgspec.json.encode(op.data.metadata).decode()
+    problem = op_problem(op, metadata)
+    return ParsedOp(op.seq, None if problem else op, problem, op.op_id, metadata)
 
 
-def op_problem(op: Op) -> Problem | None:
+def op_problem(op: Op, metadata: str | None) -> Problem | None:
+    """What is wrong with a well-typed op (`metadata`: its metadata as JSON text)."""
     if op.kind == "create":
         if op.data is None or op.target is not None:
             return Problem("wrong_shape", "a create op carries `data` and no `target`")
-        if (
-            op.data.metadata is not None
-            and len(msgspec.json.encode(op.data.metadata)) > MAX_METADATA_BYTES
-        ):
+        if metadata is not None and len(metadata.encode()) > MAX_METADATA_BYTES:
             return Problem("metadata_too_large", f"`metadata` is over {MAX_METADATA_BYTES} bytes")
-        if NUL in op.data.expression or NUL in op.data.result or _holds_nul(op.data.metadata):
+        # JSON text can only hold a NUL escaped (in a key or a value, at any depth).
+        if NUL in op.data.expression or NUL in op.data.result or "\\u0000" in (metadata or ""):
             return Problem(
                 "nul_character", "the op holds a NUL character (U+0000), which cannot be stored"
             )
     elif op.target is None or op.data is not None or op.entry_id is not None:
         return Problem("wrong_shape", "a delete op carries `target` and no `data` or `entry_id`")
     return None
-
-
-def _holds_nul(value: Any) -> bool:
-    """Is there a NUL in any string (key or value) of decoded JSON? (Iterative: metadata may
-    nest as deep as the decoder allows.)"""
-    pending = [value]
-    while pending:
-        item = pending.pop()
-        if isinstance(item, str):
-            if NUL in item:
-                return True
-        elif isinstance(item, dict):
-            pending.extend(item.keys())
-            pending.extend(item.values())
-        elif isinstance(item, list):
-            pending.extend(item)
-    return False
 
 
 class Window(msgspec.Struct, frozen=True):

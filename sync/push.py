@@ -8,8 +8,11 @@ rows, so a crash before COMMIT applies nothing and a retry after it answers `dup
 Every push that changes something takes the next per-user `version` under the user's lock,
 so versions commit in order and pull can page on them safely.
 
-No DDL runs here: the months' partitions exist before the push (`sync.partitions`), and an
-op dated outside the live window halts with `clock_out_of_range`.
+A push is four statements in the common case (lock the account, which also counts its
+pushes; lock the device; insert; settle), on the asyncpg connection of the caller's
+transaction: prepared once per connection, with no ORM in between. No DDL runs here: the
+months' partitions exist before the push (`sync.partitions`), and an op dated outside the
+live window halts with `clock_out_of_range`.
 
 The caller owns the transaction (it commits or rolls back); nothing here imports the backend.
 """
@@ -19,12 +22,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
-import msgspec
-from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncConnection
+import asyncpg
 
 from sync import oplog
 from sync.protocol import (
@@ -37,6 +38,8 @@ from sync.protocol import (
     Window,
 )
 
+PUSH_WINDOW = timedelta(minutes=1)
+
 
 class DeviceOfAnotherUserError(Exception):
     """The device id is registered to another account."""
@@ -46,54 +49,64 @@ class PartitionMissingError(Exception):
     """A row's month has no partition (dropped while the push ran): try again."""
 
 
-LOCK_USER = text(
-    """
-    INSERT INTO sync_user (user_id) VALUES (:user_id)
-    ON CONFLICT (user_id) DO UPDATE SET updated_at = now()
-    RETURNING version, now() AS now, sync_window_start() AS earliest
-    """
-)
-LOCK_DEVICE = text(
-    """
-    INSERT INTO sync_device (device_id, user_id) VALUES (:device_id, :user_id)
+class TooManyPushesError(Exception):
+    """The account pushed more than its allowance this minute; `retry_after` in seconds."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"try again in {retry_after} s")
+        self.retry_after = retry_after
+
+
+# The account's row: locked for the push, and its pushes counted per minute in the same
+# statement. A refused push rolls back, so the count stays at the limit for the window.
+LOCK_USER = """
+    INSERT INTO sync_user (user_id, push_window_start, pushes) VALUES ($1, now(), 1)
+    ON CONFLICT (user_id) DO UPDATE SET
+        updated_at = now(),
+        push_window_start = CASE WHEN sync_user.push_window_start <= now() - $2::interval
+                                 THEN now() ELSE sync_user.push_window_start END,
+        pushes = CASE WHEN sync_user.push_window_start <= now() - $2::interval
+                      THEN 1 ELSE sync_user.pushes + 1 END
+    RETURNING version, now() AS now, sync_window_start() AS earliest, pushes,
+              push_window_start
+"""
+LOCK_DEVICE = """
+    INSERT INTO sync_device (device_id, user_id) VALUES ($1, $2)
     ON CONFLICT (device_id) DO UPDATE SET updated_at = now()
     RETURNING user_id, last_seq
-    """
-)
-CLAIM_ENTRIES = text(
-    """
+"""
+CLAIM_ENTRIES = """
     INSERT INTO sync_entry (user_id, entry_id)
-    SELECT :user_id, e FROM unnest(CAST(:entries AS uuid[])) AS e
+    SELECT $1, e FROM unnest($2::uuid[]) AS e
     ON CONFLICT DO NOTHING
     RETURNING entry_id
-    """
-)
-INSERT_CREATES = text(
-    """
+"""
+INSERT_CREATES = """
     INSERT INTO calculation_history
         (user_id, device_id, seq, op_id, created_at, expression, result, metadata, version)
-    SELECT :user_id, :device_id, o.seq, o.op_id, o.created_at, o.expression, o.result,
-           CAST(o.metadata AS jsonb), :version
-    FROM unnest(CAST(:seqs AS bigint[]), CAST(:op_ids AS uuid[]),
-                CAST(:created AS timestamptz[]), CAST(:expressions AS text[]),
-                CAST(:results AS text[]), CAST(:metadata AS text[]))
-         AS o(seq, op_id, created_at, expression, result, metadata)
+    SELECT $1, $2, o.seq, o.op_id, o.created_at, o.expression, o.result, o.metadata::jsonb, $3
+    FROM unnest($4::bigint[], $5::uuid[], $6::timestamptz[], $7::text[], $8::text[],
+                $9::text[]) AS o(seq, op_id, created_at, expression, result, metadata)
     ON CONFLICT DO NOTHING
-    """
-)
-APPLY_DELETES = text(
-    """
+"""
+APPLY_DELETES = """
     UPDATE calculation_history AS h
-    SET deleted_at = d.deleted_at, version = :version
-    FROM unnest(CAST(:devices AS uuid[]), CAST(:seqs AS bigint[]),
-                CAST(:created AS timestamptz[]), CAST(:deleted AS timestamptz[]))
+    SET deleted_at = d.deleted_at, version = $2
+    FROM unnest($3::uuid[], $4::bigint[], $5::timestamptz[], $6::timestamptz[])
          AS d(device_id, seq, created_at, deleted_at)
-    WHERE h.user_id = :user_id AND h.device_id = d.device_id AND h.seq = d.seq
+    WHERE h.user_id = $1 AND h.device_id = d.device_id AND h.seq = d.seq
       AND h.created_at = d.created_at AND h.deleted_at IS NULL
-    """
-)
-SETTLE_DEVICE = text("UPDATE sync_device SET last_seq = :last_seq WHERE device_id = :device_id")
-BUMP_VERSION = text("UPDATE sync_user SET version = :version WHERE user_id = :user_id")
+"""
+# What a push settled, in one statement (the locks are held already): the device's counter,
+# the op ids, and the account's version when something changed.
+SETTLE = f"""
+    WITH device AS (
+        UPDATE sync_device SET last_seq = $3 WHERE device_id = $1
+    ), account AS (
+        UPDATE sync_user SET version = $4 WHERE user_id = $2 AND $5::boolean
+    )
+    {oplog.APPEND_SQL}
+"""  # noqa: S608 (a constant of sync.oplog)
 
 
 @dataclass
@@ -106,6 +119,8 @@ class _Batch:
     deletes: list[Op] = field(default_factory=list)
     settling: list[uuid.UUID | None] = field(default_factory=list)
     """The op id of each seq this push settles, from `first_seq` on."""
+    metadata: dict[int, str | None] = field(default_factory=dict)
+    """The creates' metadata as JSON text, by seq."""
     halted: Halt | None = None
 
     @property
@@ -141,14 +156,18 @@ def _plan(ops: Sequence[ParsedOp], last_seq: int, window: Window) -> tuple[_Batc
             )
             break
         else:
-            (batch.creates if op.kind == "create" else batch.deletes).append(op)
+            if op.kind == "create":
+                batch.creates.append(op)
+                batch.metadata[op.seq] = parsed.metadata_json
+            else:
+                batch.deletes.append(op)
             batch.results.append(OpResult(parsed.seq, "applied"))
         batch.settling.append(parsed.op_id)
     return batch, settled
 
 
 async def _settled_results(
-    conn: AsyncConnection, device_id: uuid.UUID, settled: list[ParsedOp], batch: _Batch
+    conn: Any, device_id: uuid.UUID, settled: list[ParsedOp], batch: _Batch
 ) -> list[OpResult]:
     """For ops at seqs settled already: the same op is `duplicate` (a bad one `rejected`
     again, so that a lost answer still tells why), another op is a `conflict`."""
@@ -168,14 +187,12 @@ async def _settled_results(
     return results
 
 
-async def _drop_stored_entries(conn: AsyncConnection, user_id: uuid.UUID, batch: _Batch) -> None:
+async def _drop_stored_entries(conn: Any, user_id: uuid.UUID, batch: _Batch) -> None:
     """Creates carrying an entry id the account has stored already become `duplicate`."""
     entries = [op.entry_id for op in batch.creates if op.entry_id is not None]
     if not entries:
         return
-    claimed = set(
-        (await conn.execute(CLAIM_ENTRIES, {"user_id": user_id, "entries": entries})).scalars()
-    )
+    claimed = {row["entry_id"] for row in await conn.fetch(CLAIM_ENTRIES, user_id, entries)}
     stored_already: set[int] = set()
     for op in batch.creates:
         if op.entry_id is None:
@@ -192,25 +209,45 @@ async def _drop_stored_entries(conn: AsyncConnection, user_id: uuid.UUID, batch:
 
 
 async def push(
-    conn: AsyncConnection, user_id: uuid.UUID, device_id: uuid.UUID, ops: Sequence[ParsedOp]
+    conn: Any,
+    user_id: uuid.UUID,
+    device_id: uuid.UUID,
+    ops: Sequence[ParsedOp],
+    *,
+    pushes_per_minute: int | None = None,
 ) -> PushResponse:
-    user = (await conn.execute(LOCK_USER, {"user_id": user_id})).one()
-    device = (await conn.execute(LOCK_DEVICE, {"device_id": device_id, "user_id": user_id})).one()
-    if device.user_id != user_id:
+    """Apply `ops` on `conn`, an asyncpg connection inside the caller's transaction.
+    `pushes_per_minute`: the account's allowance (`TooManyPushesError` beyond it)."""
+    user = await conn.fetchrow(LOCK_USER, user_id, PUSH_WINDOW)
+    if pushes_per_minute is not None and user["pushes"] > pushes_per_minute:
+        ends = user["push_window_start"] + PUSH_WINDOW - user["now"]
+        raise TooManyPushesError(max(1, int(ends.total_seconds()) + 1))
+    device = await conn.fetchrow(LOCK_DEVICE, device_id, user_id)
+    if device["user_id"] != user_id:
         raise DeviceOfAnotherUserError(str(device_id))
 
-    now: datetime = user.now
-    batch, settled = _plan(ops, device.last_seq, Window(user.earliest, now + CLOCK_LEEWAY))
+    now: datetime = user["now"]
+    window = Window(user["earliest"], now + CLOCK_LEEWAY)
+    batch, settled = _plan(ops, device["last_seq"], window)
     results = await _settled_results(conn, device_id, settled, batch)
     await _drop_stored_entries(conn, user_id, batch)
-    version: int = user.version
-    if batch.creates or batch.deletes:
+    version: int = user["version"]
+    changed = bool(batch.creates or batch.deletes)
+    if changed:
         version += 1
         await _write(conn, user_id, device_id, batch, version)
-        await conn.execute(BUMP_VERSION, {"version": version, "user_id": user_id})
     if batch.settling:
-        await oplog.append(conn, device_id, batch.first_seq, batch.settling)
-        await conn.execute(SETTLE_DEVICE, {"last_seq": batch.last_seq, "device_id": device_id})
+        blocks = oplog.chunks(batch.first_seq, batch.settling)
+        await conn.execute(
+            SETTLE,
+            device_id,
+            user_id,
+            batch.last_seq,
+            version,
+            changed,
+            list(blocks),
+            list(blocks.values()),
+        )
     return PushResponse(
         ack_seq=batch.last_seq,
         results=sorted(results + batch.results, key=lambda r: r.seq),
@@ -220,47 +257,36 @@ async def push(
     )
 
 
-def _is_missing_partition(exc: DBAPIError) -> bool:
-    return "no partition of relation" in str(exc.orig)
-
-
 async def _write(
-    conn: AsyncConnection, user_id: uuid.UUID, device_id: uuid.UUID, batch: _Batch, version: int
+    conn: Any, user_id: uuid.UUID, device_id: uuid.UUID, batch: _Batch, version: int
 ) -> None:
     if batch.creates:
         data = [op.data for op in batch.creates if op.data]
         try:
             await conn.execute(
                 INSERT_CREATES,
-                {
-                    "user_id": user_id,
-                    "device_id": device_id,
-                    "version": version,
-                    "seqs": [op.seq for op in batch.creates],
-                    "op_ids": [op.op_id for op in batch.creates],
-                    "created": [op.created_at for op in batch.creates],
-                    "expressions": [d.expression for d in data],
-                    "results": [d.result for d in data],
-                    "metadata": [
-                        None if d.metadata is None else msgspec.json.encode(d.metadata).decode()
-                        for d in data
-                    ],
-                },
+                user_id,
+                device_id,
+                version,
+                [op.seq for op in batch.creates],
+                [op.op_id for op in batch.creates],
+                [op.created_at for op in batch.creates],
+                [d.expression for d in data],
+                [d.result for d in data],
+                [batch.metadata[op.seq] for op in batch.creates],
             )
-        except DBAPIError as exc:
-            if _is_missing_partition(exc):
-                raise PartitionMissingError(str(exc.orig)) from exc
+        except asyncpg.CheckViolationError as exc:
+            if "no partition of relation" in str(exc):
+                raise PartitionMissingError(str(exc)) from exc
             raise
     if batch.deletes:
         targets = [op.target for op in batch.deletes if op.target]
         await conn.execute(
             APPLY_DELETES,
-            {
-                "user_id": user_id,
-                "version": version,
-                "devices": [t.device_id for t in targets],
-                "seqs": [t.seq for t in targets],
-                "created": [t.created_at for t in targets],
-                "deleted": [op.created_at for op in batch.deletes],
-            },
+            user_id,
+            version,
+            [t.device_id for t in targets],
+            [t.seq for t in targets],
+            [t.created_at for t in targets],
+            [op.created_at for op in batch.deletes],
         )

@@ -11,6 +11,7 @@ from sqlalchemy import (
     BigInteger,
     Column,
     DateTime,
+    Integer,
     LargeBinary,
     MetaData,
     PrimaryKeyConstraint,
@@ -62,6 +63,8 @@ sync_user = Table(
     Column("version", BigInteger, nullable=False, server_default="0"),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("epoch", BigInteger, nullable=False, server_default="0"),
+    Column("push_window_start", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("pushes", Integer, nullable=False, server_default="0"),
 )
 
 sync_op_log = Table(

@@ -34,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from sync import pull as sync_pull
 from sync import push as sync_push
+from sync.driver import driver
 from sync.partitions import Partitions
 from sync.protocol import PullPosition, decode_pull_cursor, parse_op
 from tests.sync_client import stamp
@@ -170,7 +171,7 @@ async def push(
     ops = [parse_op(op) for op in batch]
     await PARTITIONS.prepare(db, [p.op.created_at for p in ops if p.op and p.op.kind == "create"])
     async with db.begin() as conn:
-        return await sync_push.push(conn, user_id, device.id, ops)
+        return await sync_push.push(await driver(conn), user_id, device.id, ops)
 
 
 async def rows(db: AsyncEngine, user_id: uuid.UUID) -> list[tuple[Key, bool]]:

@@ -19,6 +19,7 @@ import pytest
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from sync import push as sync_push
+from sync.driver import driver
 from sync.partitions import month_start
 from sync.protocol import parse_op
 from tests.sync_client import Device, keys, set_premium, stamp_z, statuses, stored
@@ -159,7 +160,9 @@ async def test_a_crash_before_commit_applies_nothing(premium_user: Any, database
         try:
             async with engine.connect() as conn:
                 transaction = await conn.begin()
-                answer = await sync_push.push(conn, user_id, uuid.UUID(device.id), parsed)
+                answer = await sync_push.push(
+                    await driver(conn), user_id, uuid.UUID(device.id), parsed
+                )
                 assert answer.ack_seq == 20  # everything written...
                 await transaction.rollback()  # ...and the process dies before COMMIT
         finally:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -92,3 +93,25 @@ async def test_sessions_csrf_and_sync_work_across_processes(
         assert (await api.post("/auth/logout")).status_code == 204
         for _ in range(2):  # and signed out on both
             assert (await api.get("/me")).status_code == 401
+
+
+def _workers(pid: int) -> list[int]:
+    """The worker processes the server started (multiprocessing's spawn children)."""
+    children = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        children += [int(child) for child in (task / "children").read_text().split()]
+    return [c for c in children if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()]
+
+
+def test_serve_runs_the_workers_it_is_told_to_on_one_port(
+    database_url: str, mail_env: dict[str, str]
+) -> None:
+    env = calcapp_env(DATABASE_URL=database_url, CALCAPP_WORKERS="2", **mail_env)
+    with running_server(env) as (base_url, process):
+        workers = _workers(process.pid)
+        assert len(workers) == 2, workers
+        with httpx.Client(base_url=base_url, timeout=30) as client:
+            answers = [client.get("/api/v1/health") for _ in range(20)]
+        assert {a.status_code for a in answers} == {200}
+    assert process.returncode == 0  # Ctrl+C stopped the workers and the supervisor cleanly
+    assert not any(Path(f"/proc/{pid}").exists() for pid in workers)
