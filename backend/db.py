@@ -49,8 +49,14 @@ def create_engine(database_url: str, *, pool_size: int = 10) -> AsyncEngine:
         hide_parameters=True,
         connect_args={
             "timeout": CONNECT_TIMEOUT_SECONDS,
-            # Short queries only: compiling them to machine code costs more than it saves.
-            "server_settings": {"jit": "off"},
+            "server_settings": {
+                # Short queries only: compiling them to machine code costs more than it saves.
+                "jit": "off",
+                # Each prepared statement planned once per connection: over two years of
+                # monthly partitions, a custom plan costs more to make than to run, and the
+                # queries are written for their generic plans (sync/history.py, sync/pull.py).
+                "plan_cache_mode": "force_generic_plan",
+            },
         },
     )
 

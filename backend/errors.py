@@ -138,7 +138,10 @@ def database_unreachable(exc: BaseException) -> bool:
     """Is `exc` the database being out of reach (down, restarting, the connection lost)?"""
     seen: BaseException | None = exc
     while seen is not None:
-        if isinstance(seen, OSError | TimeoutError | asyncpg.InterfaceError):
+        # InternalClientError: asyncpg's protocol left mid-operation by a connection lost.
+        if isinstance(
+            seen, OSError | TimeoutError | asyncpg.InterfaceError | asyncpg.InternalClientError
+        ):
             return True
         if isinstance(seen, DBAPIError) and seen.connection_invalidated:
             return True

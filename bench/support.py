@@ -56,11 +56,12 @@ def bench_server(database_url: str) -> Iterator[str]:
 
 
 @contextmanager
-def bench_server_process(database_url: str) -> Iterator[tuple[str, int]]:
-    """The same, with the server's process id."""
+def bench_server_process(database_url: str, workers: int = 1) -> Iterator[tuple[str, int]]:
+    """The same, with the server's process id, and `workers` uvicorn workers."""
     with smtp_server() as mailbox:
         env = calcapp_env(
             DATABASE_URL=database_url,
+            CALCAPP_WORKERS=str(workers),
             CALCAPP_ENV="production",
             CALCAPP_SECRET_KEY="bench-" + "x" * 40,
             CALCAPP_PUBLIC_URL="http://127.0.0.1",

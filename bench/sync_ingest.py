@@ -1,12 +1,24 @@
-"""Sync ingest: 8 devices pushing 500-op batches over HTTP, against raw asyncpg inserts.
+"""Sync ingest: 8 devices pushing 500-op batches over HTTP, against raw asyncpg inserts of the
+same rows, for new ops and for ops the server has already.
 
     .venv/bin/python -m bench.sync_ingest
 
-Both sides write the same kind of rows into the same partitioned table of the same database in
-the same run: the endpoint (JSON, validation, locks, dedup, per-op results) through
-`calcapp serve`, and the fastest plain statement (`INSERT ... SELECT FROM unnest(...) ON
-CONFLICT DO NOTHING`, 500 rows a statement) on 8 asyncpg connections. Target: the endpoint
-reaches at least half of the raw rate.
+Both sides write the same rows (8 devices x 12 batches x 500 ops; each side its own accounts,
+devices and op ids) into the same partitioned table of the same database in the same run: the
+endpoint (JSON, validation, locks, dedup, per-op results) through `calcapp serve` (one uvicorn
+worker), the 8 devices at once, and the fastest plain statement (`INSERT ... SELECT FROM
+unnest(...) ON CONFLICT DO NOTHING`, 500 rows a statement) on 4 asyncpg connections.
+
+Two passes, each raw then endpoint:
+
+- new ops: every op comes back `applied`, every statement inserts its 500 rows;
+- all duplicates: the devices push again exactly the batches they pushed (as after a lost
+  answer: every op must come back `duplicate`), against the same statements run again with the
+  same rows (all conflicts, nothing inserted).
+
+Target for both: the endpoint reaches at least 0.8 x the raw rate. Before measuring, each side
+sends one batch (a device of its own, results discarded) so that the cold start is not measured:
+the server's first requests, prepared statements, the first writes to the table.
 """
 
 from __future__ import annotations
@@ -15,6 +27,9 @@ import asyncio
 import json
 import time
 import uuid
+from collections import Counter
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -25,7 +40,8 @@ from bench.support import bench_database, bench_server, create_premium_users, si
 
 DEVICES = 8
 BATCH = 500
-BATCHES = 12  # per device: 8 x 12 x 500 = 48,000 ops a side
+BATCHES = 12  # per device: 8 x 12 x 500 = 48,000 ops a side and pass
+RAW_CONNECTIONS = 4
 
 RAW_INSERT = """
 INSERT INTO calculation_history
@@ -36,8 +52,16 @@ FROM unnest($4::bigint[], $5::uuid[], $6::timestamptz[], $7::text[], $8::text[],
 ON CONFLICT DO NOTHING
 """
 
+Batch = list[dict[str, Any]]
 
-def ops_for(batch: int) -> list[dict[str, Any]]:
+
+@dataclass(frozen=True)
+class Device:
+    id: uuid.UUID
+    batches: list[Batch]
+
+
+def ops_for(batch: int) -> Batch:
     start = datetime.now(UTC) - timedelta(hours=1)
     return [
         {
@@ -55,57 +79,110 @@ def ops_for(batch: int) -> list[dict[str, Any]]:
     ]
 
 
-async def push_device(client: httpx.AsyncClient, latencies: list[float]) -> None:
-    device_id = str(uuid.uuid4())
-    for batch in range(BATCHES):
-        body = {"device_id": device_id, "ops": ops_for(batch)}
+def new_device(batches: int = BATCHES) -> Device:
+    return Device(uuid.uuid4(), [ops_for(batch) for batch in range(batches)])
+
+
+def raw_args(user_id: uuid.UUID, device: Device) -> list[tuple[Any, ...]]:
+    """The raw statement's arguments for each of the device's batches."""
+    return [
+        (
+            user_id,
+            device.id,
+            1,
+            [op["seq"] for op in ops],
+            [uuid.UUID(op["op_id"]) for op in ops],
+            [datetime.fromisoformat(op["created_at"]) for op in ops],
+            [op["data"]["expression"] for op in ops],
+            [op["data"]["result"] for op in ops],
+            [json.dumps(op["data"]["metadata"]) for op in ops],
+        )
+        for ops in device.batches
+    ]
+
+
+async def push_device(
+    client: httpx.AsyncClient, device: Device, status: str, latencies: list[float]
+) -> None:
+    """The device's batches in order; every op must come back with `status`."""
+    for number, ops in enumerate(device.batches, 1):
         started = time.perf_counter()
-        response = await client.post("/api/v1/sync/push", json=body)
+        response = await client.post(
+            "/api/v1/sync/push", json={"device_id": str(device.id), "ops": ops}
+        )
         latencies.append((time.perf_counter() - started) * 1000)
         response.raise_for_status()
-        assert response.json()["ack_seq"] == (batch + 1) * BATCH
+        answer = response.json()
+        statuses = [result["status"] for result in answer["results"]]
+        assert statuses == [status] * BATCH, Counter(statuses)
+        assert answer["ack_seq"] >= number * BATCH, answer["ack_seq"]
 
 
-async def endpoint_rate(base_url: str, emails: list[str]) -> dict[str, Any]:
+async def endpoint_pass(
+    clients: list[httpx.AsyncClient], devices: list[Device], status: str
+) -> dict[str, Any]:
     latencies: list[float] = []
-    clients = [signed_in(base_url, email) for email in emails]
-    opened = [await client.__aenter__() for client in clients]
-    try:
-        started = time.perf_counter()
-        await asyncio.gather(*(push_device(client, latencies) for client in opened))
-        elapsed = time.perf_counter() - started
-    finally:
-        for client in clients:
-            await client.__aexit__(None, None, None)
-    return {"ops_per_second": DEVICES * BATCHES * BATCH / elapsed, "batch_ms": summary(latencies)}
-
-
-async def raw_device(database_url: str, user_id: uuid.UUID) -> None:
-    conn = await connect(database_url)
-    try:
-        device_id = uuid.uuid4()
-        for batch in range(BATCHES):
-            ops = ops_for(batch)
-            await conn.execute(
-                RAW_INSERT,
-                user_id,
-                device_id,
-                1,
-                [op["seq"] for op in ops],
-                [uuid.UUID(op["op_id"]) for op in ops],
-                [datetime.fromisoformat(op["created_at"]) for op in ops],
-                [op["data"]["expression"] for op in ops],
-                [op["data"]["result"] for op in ops],
-                [json.dumps(op["data"]["metadata"]) for op in ops],
-            )
-    finally:
-        await conn.close()
-
-
-async def raw_rate(database_url: str, user_ids: list[uuid.UUID]) -> float:
     started = time.perf_counter()
-    await asyncio.gather(*(raw_device(database_url, user_id) for user_id in user_ids))
-    return DEVICES * BATCHES * BATCH / (time.perf_counter() - started)
+    await asyncio.gather(
+        *(
+            push_device(client, device, status, latencies)
+            for client, device in zip(clients, devices, strict=True)
+        )
+    )
+    elapsed = time.perf_counter() - started
+    ops = sum(len(ops) for device in devices for ops in device.batches)
+    return {"ops_per_second": ops / elapsed, "batch_ms": summary(latencies)}
+
+
+async def raw_pass(connections: list[Any], work: list[list[tuple[Any, ...]]], rows: int) -> float:
+    """Rows a second: each connection runs its statements in order; each must insert `rows`."""
+
+    async def run(conn: Any, statements: list[tuple[Any, ...]]) -> None:
+        for args in statements:
+            assert await conn.execute(RAW_INSERT, *args) == f"INSERT 0 {rows}"
+
+    started = time.perf_counter()
+    await asyncio.gather(*(run(conn, part) for conn, part in zip(connections, work, strict=True)))
+    return sum(len(args[3]) for part in work for args in part) / (time.perf_counter() - started)
+
+
+def raw_work(user_ids: list[uuid.UUID], devices: list[Device]) -> list[list[tuple[Any, ...]]]:
+    """The statements of each raw connection: the batches of every RAW_CONNECTIONS-th device."""
+    by_device = [
+        raw_args(user_id, device) for user_id, device in zip(user_ids, devices, strict=True)
+    ]
+    return [
+        [args for statements in by_device[i::RAW_CONNECTIONS] for args in statements]
+        for i in range(RAW_CONNECTIONS)
+    ]
+
+
+async def passes(
+    base_url: str, database_url: str, emails: list[str], user_ids: list[uuid.UUID]
+) -> dict[str, Any]:
+    """The warm-up, then the new and the all-duplicate passes, each raw then endpoint."""
+    devices = [new_device() for _ in emails]
+    work = raw_work(user_ids, [new_device() for _ in user_ids])
+    async with AsyncExitStack() as stack:
+        clients = [await stack.enter_async_context(signed_in(base_url, email)) for email in emails]
+        connections = []
+        for _ in range(RAW_CONNECTIONS):
+            connections.append(await connect(database_url))
+            stack.push_async_callback(connections[-1].close)
+        # The warm-up: one batch a side, each of a device of its own; not measured.
+        await endpoint_pass(clients[:1], [new_device(1)], "applied")
+        await raw_pass(connections[:1], [raw_args(user_ids[0], new_device(1))], BATCH)
+        results = {}
+        for name, status, rows in (("new", "applied", BATCH), ("duplicate", "duplicate", 0)):
+            raw = await raw_pass(connections, work, rows)
+            endpoint = await endpoint_pass(clients, devices, status)
+            results[name] = {
+                "endpoint_ops_per_second": endpoint["ops_per_second"],
+                "raw_ops_per_second": raw,
+                "ratio": endpoint["ops_per_second"] / raw,
+                "batch_ms": endpoint["batch_ms"],
+            }
+    return results
 
 
 def measure() -> dict[str, Any]:
@@ -113,15 +190,20 @@ def measure() -> dict[str, Any]:
         users = asyncio.run(create_premium_users(database_url, 2 * DEVICES))
         endpoint_users, raw_users = users[:DEVICES], users[DEVICES:]
         with bench_server(database_url) as base_url:
-            raw = asyncio.run(raw_rate(database_url, [user_id for user_id, _ in raw_users]))
-            endpoint = asyncio.run(endpoint_rate(base_url, [email for _, email in endpoint_users]))
+            results = asyncio.run(
+                passes(
+                    base_url,
+                    database_url,
+                    [email for _, email in endpoint_users],
+                    [user_id for user_id, _ in raw_users],
+                )
+            )
     return {
-        "endpoint_ops_per_second": endpoint["ops_per_second"],
-        "raw_ops_per_second": raw,
-        "ratio": endpoint["ops_per_second"] / raw,
-        "batch_ms": endpoint["batch_ms"],
+        **results,
         "devices": DEVICES,
+        "batch": BATCH,
         "ops": DEVICES * BATCHES * BATCH,
+        "raw_connections": RAW_CONNECTIONS,
     }
 
 

@@ -225,7 +225,8 @@ class PullItem(msgspec.Struct, frozen=True):
     deleted: bool
     expression: str
     result: str
-    metadata: dict[str, Any] | None
+    metadata: msgspec.Raw | None
+    """A JSON object, as stored."""
 
 
 class PullResponse(msgspec.Struct, frozen=True):
@@ -303,7 +304,8 @@ class HistoryItem(msgspec.Struct, frozen=True):
     created_at: datetime
     expression: str
     result: str
-    metadata: dict[str, Any] | None
+    metadata: msgspec.Raw | None
+    """A JSON object, as stored."""
 
 
 class HistoryPage(msgspec.Struct, frozen=True):

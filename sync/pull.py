@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import uuid
 
+import msgspec
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from sync.protocol import PullItem, PullPosition, PullResponse, encode_cursor
+from sync.history import page_limit
+from sync.protocol import MAX_PULL, PullItem, PullPosition, PullResponse, encode_cursor
 from sync.push import DeviceOfAnotherUserError
 
 
@@ -30,16 +32,15 @@ STATE = text(
     LEFT JOIN sync_device d ON d.device_id = :device_id
     """
 )
-PAGE = text(
-    """
+PAGE_SIZES = (100, 500, MAX_PULL)
+PAGE = """
     SELECT id, device_id, seq, op_id, created_at, received_at, version,
-           deleted_at IS NOT NULL AS deleted, expression, result, metadata
+           deleted_at IS NOT NULL AS deleted, expression, result, metadata::text AS metadata
     FROM calculation_history
     WHERE user_id = :user_id AND (version, id) > (:version, :id)
     ORDER BY version, id
-    LIMIT :limit
-    """
-)
+    LIMIT {limit}
+"""
 
 
 NEW_EPOCHS = text("UPDATE sync_user SET epoch = sync_new_epoch()")
@@ -68,12 +69,9 @@ async def pull(
     if after.epoch != epoch or after.version > version:
         raise CursorExpiredError("the cursor is of another epoch, or ahead of the server")
 
-    rows = (
-        await conn.execute(
-            PAGE,
-            {"user_id": user_id, "version": after.version, "id": after.id, "limit": limit + 1},
-        )
-    ).all()
+    page_sql = text(PAGE.format(limit=page_limit(limit, PAGE_SIZES)))
+    params = {"user_id": user_id, "version": after.version, "id": after.id}
+    rows = (await conn.execute(page_sql, params)).all()
     page = rows[:limit]
     items = [
         PullItem(
@@ -86,7 +84,7 @@ async def pull(
             deleted=row.deleted,
             expression=row.expression,
             result=row.result,
-            metadata=row.metadata,
+            metadata=None if row.metadata is None else msgspec.Raw(row.metadata),
         )
         for row in page
     ]

@@ -173,11 +173,11 @@ async def push(
         raise InvalidFieldError("ops", f"every op needs an integer seq from 1 ({exc})") from exc
     user = sync_member(viewer, data.account_id)
     await _prepare_partitions(partitions, engine, ops)
-    conn = await driver(await db_session.connection())
     try:
-        answer = await push_ops.push(
-            conn, user.id, data.device_id, ops, pushes_per_minute=PUSHES_PER_MINUTE
-        )
+        async with driver(await db_session.connection()) as conn:
+            answer = await push_ops.push(
+                conn, user.id, data.device_id, ops, pushes_per_minute=PUSHES_PER_MINUTE
+            )
     except push_ops.TooManyPushesError as exc:
         raise RateLimitedError(
             f"Too many pushes for this account: try again in {exc.retry_after} s",

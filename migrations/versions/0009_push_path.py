@@ -1,7 +1,11 @@
-"""The push path: its per-account allowance counted in the account's sync row.
+"""The hot paths: the push's allowance counted in the account's sync row, and the seed's
+global `created_at` index dropped.
 
-`sync_user.push_window_start`, `pushes`: the pushes of the current minute, counted in the
-statement that locks the account for a push (no round trip of its own).
+- `sync_user.push_window_start`, `pushes`: the pushes of the current minute, counted in the
+  statement that locks the account for a push (no round trip of its own).
+- `idx_calc_history_created` (`created_at DESC`, "global history analytics" in the seed): no
+  query of the app uses it, and it misleads the generic plans the app's reads run (see
+  docs/data-model.md).
 
 Revision ID: 0009_push_path
 Revises: 0008_account_security
@@ -20,9 +24,11 @@ depends_on: str | Sequence[str] | None = None
 UPGRADE = [
     "ALTER TABLE sync_user ADD COLUMN push_window_start TIMESTAMPTZ NOT NULL DEFAULT now()",
     "ALTER TABLE sync_user ADD COLUMN pushes INTEGER NOT NULL DEFAULT 0",
+    "DROP INDEX idx_calc_history_created",
 ]
 
 DOWNGRADE = [
+    "CREATE INDEX idx_calc_history_created ON calculation_history (created_at DESC)",
     "ALTER TABLE sync_user DROP COLUMN pushes",
     "ALTER TABLE sync_user DROP COLUMN push_window_start",
 ]

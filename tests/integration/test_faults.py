@@ -8,6 +8,7 @@ observed state (a lock wait in pg_stat_activity, a health answer), never a fixed
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import inspect
 import signal
@@ -160,29 +161,35 @@ async def test_postgres_restarted_under_load_503_then_recovers_losing_nothing(
 ) -> None:
     server, url = own_postgres
     env = calcapp_env(DATABASE_URL=url, **mail_env)
-    with running_server(env) as (base_url, _):
-        async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
-            api, email = await premium_api(client, url)
-            devices = [Device(api) for _ in range(4)]
-            acked: set[tuple[str, int]] = set()
-            outage_answers: list[tuple[int, str]] = []
-            stop = asyncio.Event()
+    acked: set[tuple[str, int]] = set()
+    outage_answers: list[tuple[int, str]] = []
+    stop = asyncio.Event()
 
-            async def load(device: Device) -> None:
-                """Push 10-op batches back to back; a failed batch is retried as it is."""
-                while not stop.is_set():
-                    batch = [device.create(f"{device.next_seq}+1") for _ in range(10)]
-                    while True:
-                        response = await device.push(batch)
-                        if response.status_code == 200:
-                            assert set(statuses(response)) <= {"applied", "duplicate"}
-                            acked.update((device.id, op["seq"]) for op in batch)
-                            break
-                        outage_answers.append((response.status_code, response.json()["code"]))
-                        await asyncio.sleep(0.1)  # the client's back-off, not synchronisation
+    async def load(device: Device) -> None:
+        """Push 10-op batches back to back; a failed batch is retried as it is."""
+        while not stop.is_set():
+            batch = [device.create(f"{device.next_seq}+1") for _ in range(10)]
+            while True:
+                response = await device.push(batch)
+                if response.status_code == 200:
+                    assert set(statuses(response)) <= {"applied", "duplicate"}
+                    acked.update((device.id, op["seq"]) for op in batch)
+                    break
+                outage_answers.append((response.status_code, response.json()["code"]))
+                await asyncio.sleep(0.1)  # the client's back-off, not synchronisation
+
+    with running_server(env) as (base_url, _):
+        async with contextlib.AsyncExitStack() as stack:
+            # One account per device: back to back, one account would reach its push limit.
+            clients = [
+                await stack.enter_async_context(httpx.AsyncClient(base_url=base_url, timeout=30))
+                for _ in range(4)
+            ]
+            accounts = [await premium_api(client, url) for client in clients]
+            devices = [Device(api) for api, _ in accounts]
 
             async def health(status: int) -> bool:
-                return (await client.get("/api/v1/health")).status_code == status
+                return (await clients[0].get("/api/v1/health")).status_code == status
 
             workers = [asyncio.create_task(load(d)) for d in devices]
             await _wait_for(lambda: len(acked) >= 200, "acks before the outage")
@@ -198,7 +205,7 @@ async def test_postgres_restarted_under_load_503_then_recovers_losing_nothing(
     assert outage_answers and {a for a in outage_answers} <= {(503, "database_unavailable")}, (
         outage_answers
     )
-    rows = await stored(url, email)
+    rows = [row for _, email in accounts for row in await stored(url, email)]
     keys = {(device_id, seq) for device_id, seq, _ in rows}
     assert len(keys) == len(rows)  # nothing twice
     assert keys == acked  # every acknowledged op is there, and only those

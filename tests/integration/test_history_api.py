@@ -50,6 +50,41 @@ async def test_search_is_case_insensitive_and_literal(premium_user: Any) -> None
             assert await search("e5") == ["1E5/3", "1e5*2"]
 
 
+async def test_a_search_pages_through_every_month_once(premium_user: Any) -> None:
+    """Matches from minutes to twenty months old, over many monthly partitions, come back
+    newest first and each once, on any page size; a short term (no trigram) as well."""
+    async with premium_user() as api:
+        device = Device(api)
+        now = datetime.now(UTC)
+        ages = [0, 1, 20, 30, 31, 32, 60, 91, 92, 93, 200, 365, 366, 367, 450, 600]
+        matches = [
+            device.create(f"7×{age}", at=now - timedelta(days=age, minutes=5)) for age in ages
+        ]
+        others = [device.create("8+8", at=now - timedelta(days=age)) for age in ages]
+        assert set(statuses(await device.push(matches + others))) == {"applied"}
+        newest_first = [f"7×{age}" for age in ages]
+
+        async def search_all(q: str, limit: int) -> list[str]:
+            seen: list[str] = []
+            cursor = None
+            while True:
+                params = {"q": q, "limit": limit, **({"before": cursor} if cursor else {})}
+                response = await api.get("/history", params=params)
+                assert response.status_code == 200, response.text
+                page = response.json()
+                assert len(page["items"]) <= limit
+                seen += [item["expression"] for item in page["items"]]
+                cursor = page["next_cursor"]
+                if cursor is None:
+                    return seen
+
+        for limit in (1, 2, 3, 5, 16, 100):
+            assert await search_all("7×", limit) == newest_first, limit
+        assert await search_all("7", 10) == newest_first  # also walks every month
+        unfiltered = (await api.get("/history", params={"limit": 100})).json()["items"]
+        assert len(unfiltered) == 2 * len(ages)
+
+
 async def test_deleted_entries_are_gone_and_others_history_is_invisible(
     premium_user: Any, make_api: Any, database_url: str
 ) -> None:

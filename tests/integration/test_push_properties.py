@@ -170,8 +170,8 @@ async def push(
     """As the endpoint does it: the months' partitions first, then the push's transaction."""
     ops = [parse_op(op) for op in batch]
     await PARTITIONS.prepare(db, [p.op.created_at for p in ops if p.op and p.op.kind == "create"])
-    async with db.begin() as conn:
-        return await sync_push.push(await driver(conn), user_id, device.id, ops)
+    async with db.begin() as conn, driver(conn) as raw:
+        return await sync_push.push(raw, user_id, device.id, ops)
 
 
 async def rows(db: AsyncEngine, user_id: uuid.UUID) -> list[tuple[Key, bool]]:

@@ -160,9 +160,8 @@ async def test_a_crash_before_commit_applies_nothing(premium_user: Any, database
         try:
             async with engine.connect() as conn:
                 transaction = await conn.begin()
-                answer = await sync_push.push(
-                    await driver(conn), user_id, uuid.UUID(device.id), parsed
-                )
+                async with driver(conn) as raw:
+                    answer = await sync_push.push(raw, user_id, uuid.UUID(device.id), parsed)
                 assert answer.ack_seq == 20  # everything written...
                 await transaction.rollback()  # ...and the process dies before COMMIT
         finally:
