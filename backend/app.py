@@ -24,6 +24,9 @@ from backend.edge import Edge
 from backend.errors import EXCEPTION_HANDLERS, AppError
 from backend.history import routes as premium_history
 from backend.history.upkeep import partition_upkeep_lifespan
+from backend.live import routes as live
+from backend.live.hub import Hub
+from backend.live.listener import live_lifespan
 from backend.mail import mailer_from_settings
 from backend.metrics import PATH as PATH_METRICS
 from backend.metrics import Metrics, metrics_endpoint
@@ -67,6 +70,7 @@ def create_app(settings: Settings) -> Litestar:
             health.ready,
             accounts.router(),
             premium_history.router(),
+            live.events,
             billing.router(),
         ],
         # API answers carry user data or live state: never cache them.
@@ -79,6 +83,11 @@ def create_app(settings: Settings) -> Litestar:
     metrics = Metrics()
     probe = health.DatabaseProbe()
     partitions = Partitions()
+    hub = Hub(
+        per_account=settings.streams_per_account,
+        per_process=settings.streams_per_process,
+        metrics=metrics,
+    )
     migration_head = migrate.head_revision()
 
     app = Litestar(
@@ -94,11 +103,13 @@ def create_app(settings: Settings) -> Litestar:
             "gateway": Provide(lambda: gateway, sync_to_thread=False),
             "metrics": Provide(lambda: metrics, sync_to_thread=False),
             "partitions": Provide(lambda: partitions, sync_to_thread=False),
+            "hub": Provide(lambda: hub, sync_to_thread=False),
             "migration_head": Provide(lambda: migration_head, sync_to_thread=False),
         },
         lifespan=[
             database_lifespan(settings),
             partition_upkeep_lifespan(),
+            live_lifespan(hub, settings),
             billing_lifespan(gateway),
         ],
         on_shutdown=[hasher.close],
@@ -129,6 +140,7 @@ def create_app(settings: Settings) -> Litestar:
         debug=False,
     )
     app.state.settings = settings
+    app.state.hub = hub
     metrics.watch_pool(lambda: app.state.engine.pool if "engine" in app.state else None)
     # Around the whole app, not as route middleware: requests matching no route count too, and
     # the PWA's files are answered before routing.

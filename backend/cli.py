@@ -41,6 +41,7 @@ from backend.settings import Settings, SettingsError
 from sync.pull import expire_cursors
 
 logger = logging.getLogger("calcapp")
+SHUTDOWN_GRACE_SECONDS = 5
 
 
 class CommandError(RuntimeError):
@@ -172,6 +173,9 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
             # The client's address comes from CALCAPP_TRUSTED_PROXIES (backend/clients.py).
             proxy_headers=False,
             server_header=False,
+            # Answers still open this long after a stop signal are cut (live sync streams end
+            # at the signal already: backend/live/listener.py).
+            timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
         )
         server = uvicorn.Server(config)
         # uvicorn re-raises Ctrl+C once its graceful shutdown is done: that is a clean stop.

@@ -21,7 +21,7 @@ from typing import Any
 from litestar import Request, get
 from litestar.datastructures import CacheControlHeader
 from litestar.response import Response
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import generate_latest
 from prometheus_client.registry import Collector
@@ -120,6 +120,23 @@ class Metrics:
             buckets=OUTBOX_AGE_BUCKETS,
             registry=self.registry,
         )
+        self.streams_open = Gauge(
+            "calcapp_sync_streams_open",
+            "Live sync event streams open in this process",
+            registry=self.registry,
+        )
+        self.pokes_sent = Counter(
+            "calcapp_sync_pokes_total",
+            "Pokes (the account's new version) written to live sync streams",
+            registry=self.registry,
+        )
+        self.poke_to_pull = Histogram(
+            "calcapp_sync_poke_to_pull_seconds",
+            "From a process hearing of a push to the pull it made a device do, as clients "
+            "report it on that pull",
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
         self.webhook_events = Counter(
             "calcapp_stripe_webhook_events_total",
             "Stripe webhook deliveries, by event type and outcome",
@@ -144,6 +161,12 @@ class Metrics:
                 self.sync_rejected.labels(reason).inc(count)
         if oldest_age_ms is not None:
             self.outbox_age.observe(oldest_age_ms / 1000)
+
+    def record_pull(self, poke_heard_at_ms: int | None, now_ms: int) -> None:
+        """A pull; `poke_heard_at_ms`: the poke it answers, as the stream gave it (this
+        server's clock; a value from the future or over an hour old is ignored)."""
+        if poke_heard_at_ms is not None and 0 <= now_ms - poke_heard_at_ms <= _HOUR * 1000:
+            self.poke_to_pull.observe((now_ms - poke_heard_at_ms) / 1000)
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
         """One answered request (the edge layer calls it for every request)."""

@@ -70,6 +70,10 @@ class Settings:
     """Proxies whose `X-Forwarded-For` names the client; empty: the peer is the client."""
     smtp_allow_plaintext: bool = False
     """Production: allow `SMTP_SECURITY=none` (a relay on the same host or network)."""
+    streams_per_account: int = 5
+    """Live sync streams an account may hold open in one process (a new one closes the oldest)."""
+    streams_per_process: int = 5000
+    """Live sync streams one process holds at most (beyond: 503 `too_many_streams`)."""
 
     def __post_init__(self) -> None:
         if not (self.static_dir / "index.html").is_file():
@@ -269,4 +273,6 @@ _FROM_ENV: tuple[tuple[str, str, Parser], ...] = (
     ("CALCAPP_METRICS_TOKEN", "metrics_token", _token),
     ("CALCAPP_TRUSTED_PROXIES", "trusted_proxies", _networks),
     ("SMTP_ALLOW_PLAINTEXT", "smtp_allow_plaintext", _flag),
+    ("CALCAPP_STREAMS_PER_ACCOUNT", "streams_per_account", _integer(1, 100)),
+    ("CALCAPP_STREAMS_PER_PROCESS", "streams_per_process", _integer(1, 1_000_000)),
 )

@@ -16,6 +16,7 @@ from typing import Any
 from bench import (
     export_memory,
     history_scale,
+    live,
     login_load,
     pwa_weight,
     sync_ingest,
@@ -252,6 +253,48 @@ def export_rows(export: dict[str, Any]) -> list[tuple[str, ...]]:
     ]
 
 
+def live_rows(result: dict[str, Any]) -> list[tuple[str, ...]]:
+    poke, pull = result["latency_ms"]["poke"], result["latency_ms"]["pull"]
+    before, after = (run["rps"] for run in result["push_without"])
+    loaded = result["push_with"]
+    streams = f"{result['streams']:,}"
+    return [
+        (
+            "Live sync: a calculation on one device, on another open device",
+            f"bench/live.py: {result['calculations']} calculations one after the other; device A "
+            "pushes to one `calcapp serve` process, device B holds the event stream of a second "
+            "and pulls when poked; from A's push sent to B's poke, and to B's pull answered",
+            f"poke p50 {poke['p50']:.0f} ms, p99 {poke['p99']:.0f} ms; pulled p50 "
+            f"{pull['p50']:.0f} ms, p99 {pull['p99']:.0f} ms",
+            "p50 < 1 s, p99 < 3 s",
+            f"{pull['p50'] / 1000:.3f} / {pull['p99'] / 3000:.3f} of the target",
+        ),
+        (
+            f"{streams} idle live sync streams on one worker",
+            f"bench/live.py: {streams} streams (5 each of {result['streams'] // 5} premium "
+            f"accounts); the worker's RSS before and with them, its CPU over "
+            f"{live.IDLE_SECONDS} s of idling (a comment every 25 s each, sessions checked "
+            "every 2 s)",
+            f"{result['idle_rss_mb']:.0f} MB → {result['streams_rss_mb']:.0f} MB "
+            f"({result['kb_per_stream']:.0f} KB a stream); CPU {result['idle_cpu_core_percent']}"
+            " % of a core",
+            "—",
+            f"{result['streams_rss_mb'] / result['idle_rss_mb']:.2f} x the worker's idle RSS",
+        ),
+        (
+            f"POST /api/v1/sync/push of 10 new ops with {streams} open streams",
+            "bench/live.py: wrk as in bench/throughput.py (64 connections, 10 s), 64 of the "
+            "streams' accounts pushing (their streams poked: "
+            f"{result['pokes_during_push_run']:,} pokes); baseline: the same run with no "
+            "stream open, before and after (their mean)",
+            f"{loaded['rps']:,.0f} req/s, p99 {loaded['p99_ms']:.0f} ms (without streams: "
+            f"{before:,.0f} and {after:,.0f} req/s)",
+            "≥ 0.9 x without streams",
+            f"{result['push_ratio']:.2f} x without streams",
+        ),
+    ]
+
+
 # The reads' targets: (statistic, server side, over HTTP), in ms; None: no target.
 SCALE_TARGETS: dict[str, tuple[str, float, float | None]] = {
     "newest 100": ("p50", 1, 3),
@@ -302,6 +345,7 @@ def main() -> None:
         *ingest_rows(sync_ingest.measure()),
         *throughput_rows(throughput.measure()),
         *export_rows(export_memory.measure()),
+        *live_rows(live.measure()),
     ]
     scale = history_scale.measure()
     rows += scale_rows(scale)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from uuid import uuid4
 
 import httpx
-from playwright.sync_api import BrowserContext
+from playwright.sync_api import BrowserContext, Locator, Page, expect
 
 PASSWORD = "Correct-horse-7"
 
@@ -43,3 +43,15 @@ def sign_out(context: BrowserContext, base_url: str) -> None:
         f"{base_url}/api/v1/auth/logout", headers={"x-csrftoken": token}
     )
     assert response.status == 204, response.text()
+
+
+def back_online(page: Page, arrived: Locator) -> None:
+    """The network comes back: the page goes on by itself (the "online" event) or, in Chromium
+    versions that leave navigator.onLine true in a document loaded offline (no event comes),
+    once the user presses Try again; either way `arrived` shows."""
+    page.context.set_offline(False)
+    try_again = page.get_by_role("button", name="Try again")
+    expect(try_again.or_(arrived)).to_be_visible()
+    if try_again.is_visible():
+        try_again.click()
+    expect(arrived).to_be_visible()

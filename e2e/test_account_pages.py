@@ -18,6 +18,7 @@ from playwright.sync_api import Browser, Locator, Page, expect
 
 from backend.accounts.passwords import hash_now
 from backend.database import connect
+from e2e.accounts import back_online
 from tests.browser import wait_for_service_worker
 from tests.mailbox import Mailbox
 from tests.support import run_async
@@ -356,10 +357,7 @@ def test_offline_the_page_loads_from_the_service_worker(
     expect(heading(page, "Your account")).to_be_visible()
     expect(page.get_by_role("link", name="Calculator", exact=True)).to_be_visible()
 
-    # Chromium leaves navigator.onLine true in documents loaded while the context is offline
-    # (so no "online" event comes): the page found out from its failed request.
-    page.context.set_offline(False)
-    page.get_by_role("button", name="Try again").click()
+    back_online(page, heading(page, "Sign in"))
     expect(heading(page, "Sign in")).to_be_focused()
     expect(page.get_by_text("You're offline")).to_be_hidden()
     assert console_errors == []

@@ -12,7 +12,7 @@ import re
 from playwright.sync_api import Locator, Page, expect
 
 from backend.database import connect
-from e2e.accounts import new_account, sign_in
+from e2e.accounts import back_online, new_account, sign_in
 from e2e.calculator import history_entries, type_expression
 from tests.browser import wait_for_service_worker
 from tests.stripe_support import DECLINED_CARD, FAILING_CHARGE_CARD, GOOD_CARD, THREE_D_SECURE_CARD
@@ -216,9 +216,7 @@ def test_offline_the_page_says_the_network_is_needed(
         "You're offline. Try again when you're connected."
     )
     expect(page.get_by_role("status").filter(has_text="payments need the network")).to_be_visible()
-    page.context.set_offline(False)
-    page.get_by_role("button", name="Try again").click()
-    expect(heading(page, "Upgrade to Premium")).to_be_visible()
+    back_online(page, heading(page, "Upgrade to Premium"))
     assert console_errors == []
 
 

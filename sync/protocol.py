@@ -213,6 +213,8 @@ class PullRequest(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     limit: Annotated[int, msgspec.Meta(ge=1, le=MAX_PULL)] = DEFAULT_PULL
     account_id: uuid.UUID | None = None
     """As in a push: the account whose synced cache this is (optional)."""
+    poke_at_ms: Annotated[int, msgspec.Meta(ge=0, le=2**53)] | None = None
+    """The `at_ms` of the live sync poke this pull answers (telemetry only; optional)."""
 
 
 class PullItem(msgspec.Struct, frozen=True):
@@ -235,6 +237,9 @@ class PullResponse(msgspec.Struct, frozen=True):
     has_more: bool
     acked_through: int
     server_time: datetime
+    version: int = 0
+    """The account's version when the page was read: a device that pulled until `has_more`
+    is false holds everything up to it (live sync pokes name versions)."""
 
 
 class Position(msgspec.Struct, frozen=True, array_like=True):

@@ -95,4 +95,5 @@ async def pull(
         has_more=len(rows) > limit,
         acked_through=state.last_seq or 0,
         server_time=state.now,
+        version=version,
     )

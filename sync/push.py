@@ -9,10 +9,10 @@ Every push that changes something takes the next per-user `version` under the us
 so versions commit in order and pull can page on them safely.
 
 A push is four statements in the common case (lock the account, which also counts its
-pushes; lock the device; insert; settle), on the asyncpg connection of the caller's
-transaction: prepared once per connection, with no ORM in between. No DDL runs here: the
-months' partitions exist before the push (`sync.partitions`), and an op dated outside the
-live window halts with `clock_out_of_range`.
+pushes; lock the device; insert; settle, which also notifies the account's live streams), on
+the asyncpg connection of the caller's transaction: prepared once per connection, with no ORM
+in between. No DDL runs here: the months' partitions exist before the push
+(`sync.partitions`), and an op dated outside the live window halts with `clock_out_of_range`.
 
 The caller owns the transaction (it commits or rolls back); nothing here imports the backend.
 """
@@ -97,13 +97,17 @@ APPLY_DELETES = """
     WHERE h.user_id = $1 AND h.device_id = d.device_id AND h.seq = d.seq
       AND h.created_at = d.created_at AND h.deleted_at IS NULL
 """
+CHANNEL = "calcapp_sync"
+"""Where a push that changed the history says so: `<user id> <version>`, delivered to the
+listening processes on commit (backend/live)."""
 # What a push settled, in one statement (the locks are held already): the device's counter,
-# the op ids, and the account's version when something changed.
+# the op ids, and the account's version when something changed, with its notification.
 SETTLE = f"""
     WITH device AS (
         UPDATE sync_device SET last_seq = $3 WHERE device_id = $1
     ), account AS (
-        UPDATE sync_user SET version = $4 WHERE user_id = $2 AND $5::boolean
+        UPDATE sync_user SET version = $4::bigint WHERE user_id = $2 AND $5::boolean
+        RETURNING pg_notify('{CHANNEL}', $2::uuid::text || ' ' || $4::bigint::text)
     )
     {oplog.APPEND_SQL}
 """  # noqa: S608 (a constant of sync.oplog)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import json
 import uuid
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -83,6 +86,44 @@ class Device:
             else:
                 self.seen[key] = item
         return items
+
+
+class Events:
+    """A live sync stream (`GET /sync/events`) as a client reads it: event by event."""
+
+    def __init__(self, response: httpx.Response) -> None:
+        self.response = response
+        self.lines = response.aiter_lines()
+
+    async def next(self, within: float = 10) -> dict[str, Any] | None:
+        """The next event (`id`, `event`, `data` decoded), skipping comments and `retry`;
+        None when the server ended the stream."""
+        async with asyncio.timeout(within):
+            fields: dict[str, Any] = {}
+            async for line in self.lines:
+                if line == "":
+                    if "data" in fields:
+                        return {**fields, "data": json.loads(fields["data"])}
+                    fields = {}
+                elif not line.startswith(":"):
+                    name, _, value = line.partition(":")
+                    fields[name] = value.removeprefix(" ")
+            return None
+
+    async def version(self, within: float = 10) -> int:
+        event = await self.next(within)
+        assert event is not None and event["event"] == "poke", event
+        assert event["id"] == str(event["data"]["version"])
+        return int(event["data"]["version"])
+
+
+@contextlib.asynccontextmanager
+async def events(api: Api, **headers: str) -> AsyncIterator[Events]:
+    """An open live sync stream of the client's session (200 checked)."""
+    async with api.client.stream("GET", "/api/v1/sync/events", headers=headers) as response:
+        assert response.status_code == 200, (await response.aread()).decode()
+        assert response.headers["content-type"].startswith("text/event-stream")
+        yield Events(response)
 
 
 async def stored(database_url: str, email: str) -> list[tuple[str, int, bool]]:

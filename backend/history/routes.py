@@ -16,6 +16,7 @@ from backend.accounts.models import User
 from backend.accounts.sessions import Viewer, signed_in
 from backend.deps import Provided
 from backend.errors import AppError, InvalidFieldError, ServiceUnavailableError
+from backend.live.hub import now_ms
 from backend.metrics import Metrics
 from backend.openapi import JSON_BODY, failures
 from backend.ratelimit import RateLimitedError
@@ -213,8 +214,10 @@ async def pull(
     data: JSONBody[PullRequest],
     db_session: Provided[AsyncSession],
     viewer: Provided[Viewer],
+    metrics: Provided[Metrics],
 ) -> PullResponse:
     user = sync_member(viewer, data.account_id)
+    metrics.record_pull(data.poke_at_ms, now_ms())
     after = _pull_cursor(data.cursor)
     conn = await db_session.connection()
     try:

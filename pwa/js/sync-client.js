@@ -1,14 +1,17 @@
 // The sync client of one account on this device: pushes the outbox in batches, pulls what
-// changed into the cache, backs off, and reports its state. The data lives in outbox.js; the
-// wire contract is docs/sync-protocol.md. No DOM.
+// changed into the cache (at once when the live stream pokes), backs off, and reports its
+// state. The data lives in outbox.js; the wire contract is docs/sync-protocol.md. No DOM.
 
 import { request } from "./api.js";
+import { LiveStream } from "./live.js";
 import { Outbox } from "./outbox.js";
 
 const BATCH = 500;
 const TICK_MS = 60_000;
 const TAG = "calcapp-sync";
 const MAX_AGE_MS = 10 * 366 * 86_400_000; // the server's bound on outbox_oldest_age_ms
+/** A page hidden this long lets go of its live stream (the timer and the return still sync). */
+const HIDDEN_LIVE_MS = 60_000;
 /** Answers that mean this outbox is not the signed-in account's: stop until it signs in again. */
 const OTHER_ACCOUNT = new Set(["account_mismatch", "device_user_mismatch"]);
 
@@ -45,10 +48,16 @@ export class SyncClient extends EventTarget {
     this.again = false;
     this.wantPull = false;
     this.closed = false;
+    this.started = false;
+    this.version = -1; // the account's version this device holds all of (-1: not known)
+    this.pokeAt = null; // the poke the next pull answers (its `at_ms`)
+    this.hiddenTimer = 0;
+    this.live = new LiveStream(userId, (poke) => this.poked(poke), () => this.flush({ pull: true }));
     this.channel = globalThis.BroadcastChannel ? new BroadcastChannel(this.name) : null;
     this.listeners = [
       [globalThis, "online", () => this.flush({ pull: true, now: true })],
-      [globalThis.document, "visibilitychange", () => this.visible() && this.flush({ pull: true })],
+      [globalThis, "offline", () => this.updateLive()],
+      [globalThis.document, "visibilitychange", () => (this.updateLive(), this.visible() && this.flush({ pull: true }))],
       [navigator.serviceWorker, "message", (e) => e.data?.type === TAG && this.flush({ now: true })],
       [this.channel, "message", (e) => this.heard(e.data)],
     ];
@@ -56,6 +65,7 @@ export class SyncClient extends EventTarget {
 
   /** Start listening, then push and pull. */
   async start() {
+    this.started = true;
     for (const [target, type, fn] of this.listeners) target?.addEventListener(type, fn);
     navigator.storage?.persist?.().catch(() => {});
     this.offset = (await (await this.ready).meta()).offset ?? 0;
@@ -67,6 +77,8 @@ export class SyncClient extends EventTarget {
   close() {
     this.closed = true;
     clearTimeout(this.timer);
+    clearTimeout(this.hiddenTimer);
+    this.live.close();
     for (const [target, type, fn] of this.listeners) target?.removeEventListener(type, fn);
     this.channel?.close();
     this.ready.then((box) => box.close(), () => {});
@@ -113,6 +125,27 @@ export class SyncClient extends EventTarget {
 
   visible() {
     return globalThis.document?.visibilityState !== "hidden";
+  }
+
+  // -------------------------------------------------------------- live
+
+  /**
+   * The live stream is open while this client runs and is not paused, the device is online
+   * and the page visible; a page hidden for a while lets it go.
+   */
+  updateLive() {
+    const able = this.started && !this.closed && !this.problem?.startsWith("paused") && navigator.onLine !== false;
+    clearTimeout(this.hiddenTimer);
+    if (!able) this.live.want(false);
+    else if (this.visible()) this.live.want(true);
+    else this.hiddenTimer = setTimeout(() => this.live.want(false), HIDDEN_LIVE_MS);
+  }
+
+  /** The server says the account is at `version`: pull unless this device holds it. */
+  poked({ version, at_ms }) {
+    if (version <= this.version) return;
+    this.pokeAt = Number.isSafeInteger(at_ms) && at_ms >= 0 ? at_ms : null;
+    this.flush({ pull: true });
   }
 
   // -------------------------------------------------------------- flushing
@@ -168,6 +201,7 @@ export class SyncClient extends EventTarget {
       delay = this.failed(error);
     }
     if (this.closed) return;
+    this.updateLive();
     await this.refreshState().catch(() => {});
     clearTimeout(this.timer);
     this.timer = setTimeout(() => this.tick(), delay);
@@ -243,6 +277,10 @@ export class SyncClient extends EventTarget {
         throw error;
       }
       this.learnClock(answer.server_time, sentAt);
+      // This push made the version after the one held: the device holds that one too.
+      if (answer.version === this.version + 1 && answer.results.some((r) => r.status === "applied")) {
+        this.version = answer.version;
+      }
       const settled = await box.settle(ops, answer, meta.device_id, this.offset);
       this.wantPull ||= settled.pull;
       const halt = answer.halted;
@@ -268,8 +306,10 @@ export class SyncClient extends EventTarget {
       const sentAt = Date.now();
       let page;
       try {
-        const body = { account_id: this.userId, device_id, cursor, limit: BATCH };
+        const poke = this.pokeAt === null ? {} : { poke_at_ms: this.pokeAt };
+        const body = { account_id: this.userId, device_id, cursor, limit: BATCH, ...poke };
         page = await (await request("POST", "/sync/pull", body)).json();
+        this.pokeAt = null;
       } catch (error) {
         if (error?.code !== "cursor_expired" || cursor === null) throw error;
         [cursor, rebuild] = [null, true];
@@ -279,7 +319,10 @@ export class SyncClient extends EventTarget {
       await box.merge(page, rebuild, device_id, this.offset);
       rebuild = false;
       cursor = page.next_cursor;
-      if (!page.has_more) return;
+      if (!page.has_more) {
+        if (Number.isInteger(page.version)) this.version = page.version;
+        return;
+      }
     }
   }
 }

@@ -29,7 +29,9 @@ covered by the integration tests.
 
 No operation is excluded. Two of them end the session they are sent with, so each of their
 cases gets a session of its own: `POST /auth/logout`, and `DELETE /me` (it needs the password,
-which the fuzzer does not know, but even so it runs on a fresh sign-in). The Stripe webhook
+which the fuzzer does not know, but even so it runs on a fresh sign-in). `GET /sync/events`
+is sent signed out: its 200 is a live stream that never ends (tests/integration/
+test_live_sync.py checks it). The Stripe webhook
 is fuzzed too: without a valid signature it must answer `400 invalid_signature`, never a 5xx.
 The account's premium is complimentary (`calcapp users grant-premium`), as an operator grants
 it: no billing operation can take it away mid-run, so the sync operations are fuzzed as a
@@ -77,6 +79,8 @@ FAST_EXAMPLES = 25
 SLOW_EXAMPLES = 300
 # Operations that end the session they are sent with: each case gets a fresh one.
 SESSION_ENDING = {("POST", f"{API}/auth/logout"), ("DELETE", f"{API}/me")}
+# Its 200 is a stream that never ends (live sync): sent signed out, for its refusals.
+ENDLESS = {("GET", f"{API}/sync/events")}
 
 
 def error_shape(ctx: Any, response: schemathesis.Response, case: schemathesis.Case[Any]) -> None:
@@ -151,7 +155,12 @@ class PremiumAccount:
     def send(self, case: schemathesis.Case[Any]) -> None:
         """Send `case` as this account, and check the answer."""
         key = (case.operation.method.upper(), case.operation.path)
-        session = self.sign_in() if key in SESSION_ENDING else self.session
+        if key in ENDLESS:
+            session = requests.Session()
+        elif key in SESSION_ENDING:
+            session = self.sign_in()
+        else:
+            session = self.session
         case.call_and_validate(
             base_url=self.base_url,
             session=session,

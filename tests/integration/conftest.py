@@ -71,6 +71,13 @@ def server(database_url: str, mail_env: dict[str, str], stripe_api_base: str) ->
         yield base_url
 
 
+@pytest.fixture(scope="session")
+def second_server(database_url: str, mail_env: dict[str, str]) -> Iterator[str]:
+    """Another `calcapp serve` process on the same database (behind a balancer, say)."""
+    with running_server(calcapp_env(DATABASE_URL=database_url, **mail_env)) as (base_url, _):
+        yield base_url
+
+
 @pytest.fixture
 def premium_user(server: str, database_url: str) -> Any:
     """A factory of signed-in API clients of one premium account (one per device)."""

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -19,12 +18,6 @@ from tests.support import calcapp_env, running_server
 from tests.sync_client import Device, set_premium, statuses, stored
 
 pytestmark = [pytest.mark.db, pytest.mark.usefixtures("fresh_limits")]
-
-
-@pytest.fixture(scope="module")
-def second_server(database_url: str, mail_env: dict[str, str]) -> Iterator[str]:
-    with running_server(calcapp_env(DATABASE_URL=database_url, **mail_env)) as (base_url, _):
-        yield base_url
 
 
 class Balanced(httpx.AsyncBaseTransport):
