@@ -49,6 +49,7 @@ lint: $(VENV)/.installed-dev  ## ruff and mypy
 	$(BIN)/mypy
 
 test: lint browser  ## lint, then unit, integration (real PostgreSQL) and end-to-end (Chromium) tests
+	@command -v promtool >/dev/null 2>&1 || apt-get install -y --no-install-recommends prometheus
 	$(BIN)/pytest -m "not slow" $(PYTEST_ARGS)
 
 test-slow: $(VENV)/.installed-dev  ## the long runs `make test` leaves out (fuzzing at length)

@@ -145,6 +145,10 @@ def create_app(settings: Settings) -> Litestar:
     # Around the whole app, not as route middleware: requests matching no route count too, and
     # the PWA's files are answered before routing.
     app.asgi_handler = Edge(
-        app.asgi_handler, metrics=metrics, shell=shell, security_headers=security_headers(settings)
+        app.asgi_handler,
+        metrics=metrics,
+        shell=shell,
+        security_headers=security_headers(settings),
+        answers={API_PREFIX + "/health": probe.fresh_answer},
     )
     return app

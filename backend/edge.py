@@ -10,7 +10,8 @@
 - `HEAD` wherever `GET` works (the app sees a GET; the body is dropped);
 - the PWA's files straight from memory (`backend/pwa.py`: headers and bodies made once, 304s,
   the encoding chosen by `Accept-Encoding`), without routing, dependency injection or a CSRF
-  cookie; everything else goes to Litestar.
+  cookie, and the same for answers ready in advance (`answers`: the liveness probe's while it
+  is fresh); everything else goes to Litestar.
 
 It wraps the whole application (not a Litestar middleware), so that requests that match no
 route (404, 405) are counted, logged and given an id too.
@@ -21,7 +22,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import cast
 
 from litestar.enums import ScopeType
@@ -50,14 +51,32 @@ def _header(headers: Iterable[tuple[bytes, bytes]], name: bytes) -> bytes | None
     return None
 
 
+JSON = (b"content-type", b"application/json")
+
+
+async def _send_json(send: Send, body: bytes, *, head: bool, extra: Headers) -> None:
+    length = (b"content-length", str(len(body)).encode())
+    await send({"type": "http.response.start", "status": 200, "headers": [JSON, length, *extra]})
+    await send({"type": "http.response.body", "body": b"" if head else body, "more_body": False})
+
+
 class Edge:
     def __init__(
-        self, app: ASGIApp, *, metrics: Metrics, shell: Shell, security_headers: Headers
+        self,
+        app: ASGIApp,
+        *,
+        metrics: Metrics,
+        shell: Shell,
+        security_headers: Headers,
+        answers: Mapping[str, Callable[[], bytes | None]] | None = None,
     ) -> None:
+        """`answers`: by path, a JSON body to answer a GET or HEAD with at once (200), or None
+        to let the app answer."""
         self.app = app
         self.metrics = metrics
         self.shell = shell
         self.security_headers = security_headers
+        self.answers = dict(answers or {})
 
     async def __call__(self, any_scope: Scope, receive: Receive, send: Send) -> None:
         if any_scope["type"] != ScopeType.HTTP:
@@ -72,6 +91,13 @@ class Edge:
         status = 500  # what the server answers if the app fails before it starts a response
         route = UNMATCHED
         try:
+            ready = self.answers.get(path) if method in ("GET", "HEAD") else None
+            body = ready() if ready is not None else None
+            if body is not None:
+                route, status = path, 200
+                extra = self._extra(request_id, no_store=path.startswith(NO_STORE_PATHS))
+                await _send_json(send, body, head=method == "HEAD", extra=extra)
+                return
             asset = (
                 self.shell.asset_for(path)
                 if method in ("GET", "HEAD") and not path.startswith(NO_STORE_PATHS)

@@ -8,7 +8,9 @@
   receiving the poke, and to B holding the calculation (its pull answered).
 - Idle streams: 2,000 streams (400 premium accounts × 5) on one worker: the worker's RSS
   before and with them (per stream), and its CPU while they idle for 30 s (a heartbeat every
-  25 s each, the sessions checked every 2 s).
+  25 s each, the sessions checked every 2 s). These streams are held by plain sockets that read
+  up to their first poke and then nothing (the kernel's buffers take the rest): a client
+  parsing 2,000 streams would take the CPU the server needs on this 2-core machine.
 - Push rate with 2,000 open streams (wrk, as in bench.throughput: 64 connections, 10-op
   pushes from 64 of those accounts, whose streams are poked) as a ratio to the same run with
   none, before and after (the mean of the two).
@@ -23,6 +25,7 @@ import asyncio
 import contextlib
 import hashlib
 import json
+import re
 import secrets
 import tempfile
 import time
@@ -39,6 +42,7 @@ from backend.database import connect
 from bench import throughput
 from bench.support import (
     CSRF_COOKIE,
+    METRICS_TOKEN,
     SESSION_COOKIE,
     bench_database,
     bench_server_process,
@@ -93,6 +97,39 @@ async def wait_for(listening: Listening, version: int) -> None:
     while not listening.versions or listening.versions[-1] < version:
         listening.changed.clear()
         await listening.changed.wait()
+
+
+@contextlib.asynccontextmanager
+async def quiet_streams(base_url: str, tokens: list[str], each: int) -> AsyncIterator[int]:
+    """`each` open streams per token, each read up to its first poke only; yields how many."""
+    url = httpx.URL(base_url)
+    writers: list[asyncio.StreamWriter] = []
+
+    async def open_one(token: str) -> None:
+        reader, writer = await asyncio.open_connection(url.host, url.port)
+        writers.append(writer)
+        writer.write(
+            f"GET /api/v1/sync/events HTTP/1.1\r\nHost: {url.host}\r\n"
+            f"Cookie: {SESSION_COOKIE}={token}\r\n\r\n".encode()
+        )
+        await reader.readuntil(b"event: poke")
+
+    try:
+        async with asyncio.timeout(120):
+            await asyncio.gather(*(open_one(t) for t in tokens for _ in range(each)))
+        yield len(writers)
+    finally:
+        for writer in writers:
+            writer.close()
+
+
+async def pokes_sent(base_url: str) -> float:
+    headers = {"authorization": f"Bearer {METRICS_TOKEN}"}
+    async with httpx.AsyncClient(base_url=base_url, headers=headers) as client:
+        text = (await client.get("/metrics")).raise_for_status().text
+    found = re.search(r"^calcapp_sync_pokes_total (\S+)$", text, re.MULTILINE)
+    assert found, "no calcapp_sync_pokes_total in /metrics"
+    return float(found.group(1))
 
 
 @contextlib.asynccontextmanager
@@ -166,24 +203,25 @@ def cpu_seconds(pid: int) -> float:
 async def idle_cost(server: throughput.Server, tokens: list[str], load: throughput.Load) -> Any:
     idle_rss = throughput.idle_rss(server)[0]
     before = throughput.run(server, "push", load)
-    async with streams(server.url, tokens, STREAMS_PER_ACCOUNT) as opened:
+    async with quiet_streams(server.url, tokens, STREAMS_PER_ACCOUNT) as opened:
         with_streams_rss = throughput.rss_mb(server.pid)
         cpu = cpu_seconds(server.pid)
         await asyncio.sleep(IDLE_SECONDS)  # the measurement itself: idle streams over time
         idle_cpu = cpu_seconds(server.pid) - cpu
+        poked = await pokes_sent(server.url)
         loaded = await asyncio.to_thread(throughput.run, server, "push", load)
-        pokes = sum(len(listening.versions) - 1 for listening in opened)
+        pokes = await pokes_sent(server.url) - poked
     after = throughput.run(server, "push", load)
     baseline = (before["rps"] + after["rps"]) / 2
     return {
         "streams": len(tokens) * STREAMS_PER_ACCOUNT,
         "idle_rss_mb": round(idle_rss, 1),
         "streams_rss_mb": round(with_streams_rss, 1),
-        "kb_per_stream": round((with_streams_rss - idle_rss) * 1024 / len(opened), 1),
+        "kb_per_stream": round((with_streams_rss - idle_rss) * 1024 / opened, 1),
         "idle_cpu_core_percent": round(100 * idle_cpu / IDLE_SECONDS, 2),
         "push_without": [before, after],
         "push_with": loaded,
-        "pokes_during_push_run": pokes,
+        "pokes_during_push_run": round(pokes),
         "push_ratio": round(loaded["rps"] / baseline, 3),
     }
 

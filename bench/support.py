@@ -23,6 +23,7 @@ PASSWORD = "Bench-Password-1"  # noqa: S105
 # The bench servers run in production mode: __Host- cookies.
 CSRF_COOKIE = "__Host-csrftoken"
 SESSION_COOKIE = "__Host-calcapp_session"
+METRICS_TOKEN = "bench-metrics-" + "x" * 20
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -70,7 +71,7 @@ def bench_server_process(database_url: str, workers: int = 1) -> Iterator[tuple[
             SMTP_PORT=str(mailbox.port),
             SMTP_SECURITY="none",
             SMTP_ALLOW_PLAINTEXT="1",  # the benchmark's own relay, on loopback
-            CALCAPP_METRICS_TOKEN="bench-metrics-" + "x" * 20,
+            CALCAPP_METRICS_TOKEN=METRICS_TOKEN,
         )
         with running_server(env) as (base_url, process):
             yield base_url, process.pid

@@ -427,13 +427,16 @@ def run(server: Server, kind: str, load: Load) -> dict[str, Any]:
     roots = {"server": server.pid, "postgres": load.postmaster}
     before = cpu_seconds(roots)
     with peak_rss(pids) as peaks:
-        output = subprocess.run(  # noqa: S603 — a fixed command line
+        done = subprocess.run(  # noqa: S603 — a fixed command line
             wrk_command(server, kind, load), capture_output=True, text=True, check=True
-        ).stdout
+        )
+    output = done.stdout
     cpu = {name: seconds - before[name] for name, seconds in cpu_seconds(roots).items()}
     if workers(server.pid) != pids:
         raise RuntimeError(f"the workers of {server.url} changed during the {kind} run")
     figures = wrk_figures(output)
+    if figures["requests"] == 0:
+        raise RuntimeError(f"wrk completed no {kind} request: {output}{done.stderr}")
     return {**figures, **cpu_figures(cpu, figures), "peak_rss_mb": [round(p) for p in peaks]}
 
 

@@ -14,7 +14,7 @@ from uuid import uuid4
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Locator, Page, expect
+from playwright.sync_api import Browser, ConsoleMessage, Locator, Page, expect
 
 from backend.accounts.passwords import hash_now
 from backend.database import connect
@@ -45,6 +45,27 @@ def local(link: str) -> str:
 
 def heading(page: Page, name: str) -> Locator:
     return page.get_by_role("heading", name=name, exact=True)
+
+
+@pytest.mark.parametrize(
+    ("path", "shown"),
+    [("/", "History"), ("/account.html", "Sign in"), ("/billing.html", "Calcapp Premium")],
+)
+def test_signed_out_the_pages_log_no_failed_request(page: Page, path: str, shown: str) -> None:
+    # Every console error, the API's 4xx answers included (the console_errors fixture
+    # forgives those): asking who is signed in must not be one.
+    errors: list[str] = []
+
+    def on_console(message: ConsoleMessage) -> None:
+        if message.type == "error":
+            errors.append(message.text)
+
+    page.on("console", on_console)
+    with page.expect_response(lambda answer: answer.url.endswith("/api/v1/auth/session")) as asked:
+        page.goto(path)
+    assert asked.value.status == 200
+    expect(heading(page, shown)).to_be_visible()  # the signed-out view, on the two account pages
+    assert errors == []
 
 
 def alert(page: Page, text: str | re.Pattern[str]) -> Locator:

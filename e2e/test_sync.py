@@ -229,7 +229,7 @@ def test_signed_out_the_calculator_is_the_free_one(
     page.context.clear_cookies()  # signed out (elsewhere)
     calculate(page, "9+9")
     expect(sync_status(page)).to_have_text("Sync paused: signed out")
-    with page.expect_response(lambda response: response.url.endswith("/api/v1/me")):
+    with page.expect_response(lambda response: response.url.endswith("/api/v1/auth/session")):
         page.reload()
     calculate(page, "10+10")
     expect(history_entries(page)).to_have_count(1)  # the local history: not the account's

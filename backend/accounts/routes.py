@@ -31,6 +31,7 @@ from backend.accounts.schemas import (
     ResetPasswordIn,
     SessionOut,
     Sessions,
+    SessionState,
     SignupIn,
     TokenIn,
 )
@@ -293,6 +294,16 @@ async def reset_password(
     return with_mail(None, HTTP_204_NO_CONTENT, accounts.outbox, mailer)
 
 
+@get("/auth/session", summary="Who is signed in: the account, or null (200 either way)")
+async def session_state(
+    db_session: Provided[AsyncSession], viewer: Provided[Viewer]
+) -> SessionState:
+    """What a page asks first: being signed out is an answer here, not a 401 failure."""
+    if viewer.user is None:
+        return SessionState(account=None)
+    return SessionState(account=await service.to_me(db_session, viewer.user, viewer.premium))
+
+
 @get("/me", summary="The signed-in account", responses=failures(401))
 async def me(db_session: Provided[AsyncSession], viewer: Provided[Viewer]) -> Me:
     return await service.to_me(db_session, signed_in(viewer), viewer.premium)
@@ -500,6 +511,7 @@ def router() -> Router:
             forgot_password,
             reset_password,
             undo_email_change,
+            session_state,
             me,
             update_me,
             change_password,

@@ -86,6 +86,11 @@ class Me(msgspec.Struct, frozen=True):
     """The password fails the current rules: the account page asks for a new one."""
 
 
+class SessionState(msgspec.Struct, frozen=True):
+    account: Me | None
+    """None: nobody is signed in."""
+
+
 class SessionOut(msgspec.Struct, frozen=True):
     id: uuid.UUID
     device: str

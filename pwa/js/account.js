@@ -69,16 +69,12 @@ async function showHome(options = {}) {
   }
   if (current === "" || current === "loading") render("loading");
   try {
-    account = await call(api.me());
-    render("account", options);
+    account = await call(api.signedInAccount());
   } catch (error) {
-    if (error instanceof api.ApiError && error.status === 401) {
-      account = null;
-      render("signin", options);
-    } else {
-      showUnavailable(describe(error), showHome);
-    }
+    showUnavailable(describe(error), showHome);
+    return;
   }
+  render(account ? "account" : "signin", options);
 }
 
 /** The session ended elsewhere (signed out, password changed, account deleted). */

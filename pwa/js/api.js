@@ -173,6 +173,11 @@ export function me() {
   return json("GET", "/me");
 }
 
+/** Who is signed in: the account, or null (no failing request when nobody is). @returns {Promise<Me | null>} */
+export async function signedInAccount() {
+  return (await json("GET", "/auth/session")).account;
+}
+
 /**
  * Change the display name (null removes it) and/or the email (with the current password; it
  * becomes `pending_email` until confirmed from the link sent to it).

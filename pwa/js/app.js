@@ -1,7 +1,7 @@
 // The calculator page: the calculator, and the history panel showing the device's own history
 // or, for a premium account, its synced history; the account state selects which.
 
-import { PREMIUM_USER_KEY, me } from "./api.js";
+import { PREMIUM_USER_KEY, signedInAccount } from "./api.js";
 import { saveDraft, startCalculator } from "./calculator.js";
 import * as panel from "./history-panel.js";
 import { LocalHistory } from "./local-history.js";
@@ -118,7 +118,7 @@ function useAccount(account) {
 
 /** Ask who is signed in; offline or unsure (5xx), the page keeps the history it has. */
 function checkAccount() {
-  me().then(useAccount, (error) => error?.status === 401 && useAccount(null));
+  signedInAccount().then(useAccount, () => {});
 }
 
 function start() {

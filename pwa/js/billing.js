@@ -101,13 +101,18 @@ async function showHome(options = {}) {
   }
   render("loading");
   try {
-    billing = await call(api.billing());
+    // Signed out is an answer, not a failed request (the console stays clean).
+    billing = (await call(api.signedInAccount())) ? await call(api.billing()) : null;
   } catch (error) {
     if (error instanceof api.ApiError && error.status === 401) {
       signedOut();
     } else {
       showUnavailable(describe(error), showHome);
     }
+    return;
+  }
+  if (!billing) {
+    signedOut();
     return;
   }
   const subscription = billing.subscription;

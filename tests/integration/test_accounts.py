@@ -52,6 +52,17 @@ async def test_any_characters_count_and_no_composition_is_required(api: Api, ema
     assert (await api.signup(email, password="éclair ünïcode 😀")).status_code == 202
 
 
+async def test_the_session_answer_says_who_is_signed_in_without_a_401(api: Api, email: str) -> None:
+    signed_out = await api.get("/auth/session")
+    assert signed_out.status_code == 200 and signed_out.json() == {"account": None}
+    assert (await api.signup(email)).status_code == 202
+    assert (await api.login(email)).status_code == 200
+    account = (await api.get("/auth/session")).json()["account"]
+    assert account["email"] == email and account["premium"] is False
+    assert (await api.post("/auth/logout")).status_code == 204
+    assert (await api.get("/auth/session")).json() == {"account": None}
+
+
 async def test_unverified_accounts_can_sign_in(api: Api, mailbox: Mailbox, email: str) -> None:
     await api.signup(email)
     me = (await api.login(email)).json()

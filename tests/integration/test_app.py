@@ -3,6 +3,7 @@
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import httpx
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
@@ -27,6 +28,23 @@ async def test_health_reports_the_database(client: AsyncTestClient[Litestar]) ->
     assert body["database"]["status"] == "ok"
     assert set(body["database"]) == {"status", "latency_ms"}  # no version for strangers
     assert response.headers["cache-control"] == "no-store"
+
+
+async def test_a_fresh_health_answer_is_the_routed_one(
+    client: AsyncTestClient[Litestar],
+) -> None:
+    """Within a second of a check, the edge layer answers from the probe: the same answer."""
+    routed = await client.get("/api/v1/health")  # checks the database
+    fresh = await client.get("/api/v1/health")  # answered before routing
+    head = await client.head("/api/v1/health")
+    assert routed.json() == fresh.json()
+    assert head.status_code == 200 and head.content == b""
+
+    def shown(response: httpx.Response) -> dict[str, str]:
+        return {k: v for k, v in response.headers.items() if k not in {"x-request-id"}}
+
+    assert shown(fresh) == shown(routed)
+    assert fresh.headers["x-request-id"] != routed.headers["x-request-id"]
 
 
 async def test_health_is_503_when_the_database_is_unreachable() -> None:

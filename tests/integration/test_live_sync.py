@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import re
 import signal
 import uuid
 from collections.abc import AsyncIterator
@@ -26,7 +27,7 @@ from backend.metrics import Metrics
 from backend.settings import Settings
 from sync import push as push_ops
 from sync.protocol import parse_op
-from tests.api import Api, assert_error
+from tests.api import PASSWORD, Api, assert_error
 from tests.support import calcapp_env, running_server
 from tests.sync_client import Device, events, set_premium, stamp, statuses
 
@@ -96,6 +97,17 @@ async def test_a_reconnecting_device_that_missed_nothing_gets_no_poke(
             assert await stream.version() == 2
 
 
+async def test_every_stream_gets_its_own_headers(server: str, database_url: str) -> None:
+    """The layers in between add to the answer's headers (a CSRF cookie for a client without
+    one): never to those of the streams before."""
+    async with premium_client(server, database_url, new_email()) as api:
+        for _ in range(3):
+            api.client.cookies.delete("csrftoken")
+            async with events(api) as stream:
+                assert len(stream.response.headers.get_list("set-cookie")) == 1
+                assert await stream.version() == 0
+
+
 async def test_streams_are_for_signed_in_premium_accounts(api: Api, email: str) -> None:
     assert_error(await api.get("/sync/events"), 401, "not_authenticated")
     assert (await api.signup(email)).status_code == 202
@@ -118,18 +130,55 @@ async def test_a_full_process_answers_503_with_retry_after(
         assert response.headers["retry-after"] == "30"
 
 
-@pytest.mark.parametrize("ending", ["sign-out", "premium ends"])
+@pytest.mark.parametrize(
+    "ending", ["sign-out", "premium ends", "password changed elsewhere", "account deleted"]
+)
 async def test_a_stream_ends_within_seconds_of_its_session(
     server: str, database_url: str, ending: str
 ) -> None:
     email = new_email()
-    async with premium_client(server, database_url, email) as api, events(api) as stream:
+    async with (
+        premium_client(server, database_url, email) as api,
+        premium_client(server, database_url, email) as elsewhere,
+        events(api) as stream,
+    ):
         assert await stream.version() == 0
         if ending == "sign-out":
             assert (await api.post("/auth/logout")).status_code in {200, 204}
-        else:
+        elif ending == "premium ends":
             await set_premium(database_url, email, active=False)
+        elif ending == "password changed elsewhere":  # ends the other sessions
+            change = {"current_password": PASSWORD, "new_password": "Another-Horse-8"}
+            assert (await elsewhere.post("/me/password", change)).status_code == 204
+        else:
+            assert (await elsewhere.delete("/me", {"password": PASSWORD})).status_code == 204
         assert await stream.next(within=10) is None  # the server closed it
+
+
+async def test_metrics_count_streams_pokes_and_the_poke_to_pull_time(
+    server: str, database_url: str
+) -> None:
+    async def metric(name: str) -> float:
+        async with httpx.AsyncClient(base_url=server) as client:
+            text = (await client.get("/metrics")).text
+        found = re.search(rf"^{name} (\S+)$", text, re.MULTILINE)
+        assert found, f"no {name}"
+        return float(found.group(1))
+
+    pokes = await metric("calcapp_sync_pokes_total")
+    measured = await metric("calcapp_sync_poke_to_pull_seconds_count")
+    async with premium_client(server, database_url, new_email()) as api:
+        async with events(api) as stream:
+            assert await metric("calcapp_sync_streams_open") >= 1
+            await stream.version()
+            device = Device(api)
+            assert statuses(await device.push([device.create("1+1")])) == ["applied"]
+            event = await stream.next()
+        assert event is not None and event["data"]["version"] == 1
+        body = {"device_id": device.id, "poke_at_ms": event["data"]["at_ms"]}
+        assert (await api.post("/sync/pull", body)).status_code == 200
+    assert await metric("calcapp_sync_pokes_total") >= pokes + 2
+    assert await metric("calcapp_sync_poke_to_pull_seconds_count") == measured + 1
 
 
 async def test_an_account_keeps_five_streams_a_process_and_the_oldest_closes(
