@@ -189,10 +189,14 @@ export class SyncClient extends EventTarget {
     let delay = TICK_MS;
     try {
       await this.push();
-      if (pull || this.wantPull) await this.pull();
-      this.wantPull = false;
+      if (pull || this.wantPull) {
+        // A call while the pull runs (a poke, the page shown again) may concern what that
+        // pull, already sent, cannot have seen: it asks for another.
+        this.wantPull = false;
+        await this.pull();
+      }
       // A rebuild took back ops the server lost (a restore): send them.
-      if ((await (await this.ready).state()).waiting) this.again = true;
+      if (this.wantPull || (await (await this.ready).state()).waiting) this.again = true;
       this.problem = null;
       this.failures = this.notBefore = 0;
       if (!this.closed) await this.changed(true);
