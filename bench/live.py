@@ -202,6 +202,7 @@ def cpu_seconds(pid: int) -> float:
 
 async def idle_cost(server: throughput.Server, tokens: list[str], load: throughput.Load) -> Any:
     idle_rss = throughput.idle_rss(server)[0]
+    await warm_up(server.url, load)
     before = throughput.run(server, "push", load)
     async with quiet_streams(server.url, tokens, STREAMS_PER_ACCOUNT) as opened:
         with_streams_rss = throughput.rss_mb(server.pid)
@@ -224,6 +225,17 @@ async def idle_cost(server: throughput.Server, tokens: list[str], load: throughp
         "pokes_during_push_run": round(pokes),
         "push_ratio": round(loaded["rps"] / baseline, 3),
     }
+
+
+async def warm_up(base_url: str, load: throughput.Load) -> None:
+    """One push from each pushing account (a new server's first pushes prepare partitions and
+    open the pool's connections): the wrk runs then measure the steady state."""
+    async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
+        for line in load.sessions.read_text().splitlines():
+            csrf, cookie = line.split(" ", 1)
+            body = {"device_id": str(uuid.uuid4()), "ops": [op(1)]}
+            headers = {"x-csrftoken": csrf, "cookie": cookie}
+            (await client.post("/api/v1/sync/push", json=body, headers=headers)).raise_for_status()
 
 
 async def csrf_token(base_url: str) -> str:
