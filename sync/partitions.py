@@ -66,12 +66,16 @@ class Partitions:
     def __init__(self) -> None:
         self.known: set[datetime] = set()
 
+    def unknown(self, moments: Iterable[datetime]) -> set[datetime]:
+        """The months of these moments not known to have a partition (no I/O)."""
+        seen = {(m.astimezone(UTC).year, m.astimezone(UTC).month) for m in moments}
+        return {datetime(year, month, 1, tzinfo=UTC) for year, month in seen} - self.known
+
     async def prepare(self, engine: AsyncEngine, moments: Iterable[datetime]) -> None:
         """Make the partitions of these moments' months that are missing and inside the live
         window, in a transaction of their own that waits at most LOCK_TIMEOUT for its locks
         (`sqlalchemy.exc.OperationalError` then)."""
-        seen = {(m.astimezone(UTC).year, m.astimezone(UTC).month) for m in moments}
-        months = {datetime(year, month, 1, tzinfo=UTC) for year, month in seen} - self.known
+        months = self.unknown(moments)
         if not months:
             return
         async with engine.begin() as conn:

@@ -126,10 +126,16 @@ def _pull_cursor(value: str | None) -> PullPosition | None:
 
 
 async def _prepare_partitions(
-    partitions: Partitions, engine: AsyncEngine, ops: list[ParsedOp]
+    partitions: Partitions, engine: AsyncEngine, db_session: AsyncSession, ops: list[ParsedOp]
 ) -> None:
-    """The partitions of the creates' months, before the push's own transaction."""
+    """The partitions of the creates' months, before the push's own transaction. The request's
+    connection goes back to the pool first: a request holding one while it waits for a second
+    would, with as many such requests as the pool has connections (a new process's first
+    pushes), leave the pool waiting on itself."""
     moments = [p.op.created_at for p in ops if p.op is not None and p.op.kind == "create"]
+    if not partitions.unknown(moments):
+        return
+    await db_session.commit()
     try:
         await partitions.prepare(engine, moments)
     except DBAPIError as exc:
@@ -173,7 +179,7 @@ async def push(
     except msgspec.ValidationError as exc:
         raise InvalidFieldError("ops", f"every op needs an integer seq from 1 ({exc})") from exc
     user = sync_member(viewer, data.account_id)
-    await _prepare_partitions(partitions, engine, ops)
+    await _prepare_partitions(partitions, engine, db_session, ops)
     try:
         async with driver(await db_session.connection()) as conn:
             answer = await push_ops.push(

@@ -310,3 +310,24 @@ async def test_the_session_check_leaves_streams_opened_while_it_ran(database_url
         assert gone.closed and not newer.closed
     finally:
         await engine.dispose()
+
+
+async def test_a_new_servers_first_pushes_at_once_never_wait_on_its_own_pool(
+    database_url: str, mail_env: dict[str, str]
+) -> None:
+    """Each first push of a process makes sure of its month's partition on a connection of its
+    own: with the request's connection still held, as many such pushes as the pool has
+    connections would each wait for a second one, and the pool for them (30 s, then 500s)."""
+    env = calcapp_env(DATABASE_URL=database_url, CALCAPP_DB_POOL_SIZE="1", **mail_env)
+    with running_server(env) as (base_url, _):
+        async with contextlib.AsyncExitStack() as stack:
+            apis = [
+                await stack.enter_async_context(premium_client(base_url, database_url, e))
+                for e in [new_email() for _ in range(6)]
+            ]
+            devices = [Device(api) for api in apis]
+            async with asyncio.timeout(20):
+                answers = await asyncio.gather(
+                    *(device.push([device.create("1+1")]) for device in devices)
+                )
+    assert [statuses(answer) for answer in answers] == [["applied"]] * 6
