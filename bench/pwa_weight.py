@@ -13,7 +13,8 @@ same run, so that the app's figures can be read as a ratio on these shared, nois
   after the first load, to work offline;
 - ready: milliseconds from navigation start to the `calcapp-ready` performance mark (the
   moment the keypad and keyboard work), median of N cold loads (new context each time) and of
-  N offline reloads (served by the service worker).
+  N offline reloads (served by the service worker);
+- the scientific functions' time per call in the page (bench/calc_speed.py).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from typing import Any
 import httpx
 from playwright.sync_api import Browser, sync_playwright
 
+from bench.calc_speed import function_timings
 from tests.browser import wait_for_mark, wait_for_service_worker
 from tests.support import calcapp_env, chromium_executable, running_server
 
@@ -124,6 +126,7 @@ def measure(runs: int) -> dict[str, Any]:
                     ready_ms(browser, baseline, runs, offline=False)
                 ),
                 "runs": runs,
+                "functions_ms": function_timings(browser, base_url),
             }
             browser.close()
     return results

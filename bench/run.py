@@ -77,6 +77,25 @@ def pwa_rows(pwa: dict[str, Any]) -> list[tuple[str, ...]]:
     ]
 
 
+def function_rows(functions: dict[str, Any]) -> list[tuple[str, ...]]:
+    """One row for the scientific functions (each one's p99), with the standard baseline."""
+    base = functions.pop("baseline")
+    slowest = max(functions, key=lambda name: functions[name]["p99"])
+    each = ", ".join(f"{name} {t['p99']:.2f}" for name, t in functions.items())
+    calls = sum(t["calls"] for t in functions.values())
+    return [
+        (
+            "Scientific functions at 34 digits, p99 per call in Chromium",
+            "bench/calc_speed.py: `evaluate` on 3–6 arguments per function (exact cases and "
+            f"huge ones included), both angle units, {calls:,} timed calls; p99 in ms: {each}",
+            f"slowest: {slowest} {functions[slowest]['p99']:.2f} ms",
+            "< 5 ms each",
+            f"{functions[slowest]['p99'] / max(base['p99'], 0.001):.0f} x the p99 of "
+            f"`123456789÷7+0.1×3` ({base['p99']:.3f} ms)",
+        ),
+    ]
+
+
 def login_rows(logins: dict[str, Any]) -> list[tuple[str, ...]]:
     return [
         (
@@ -340,7 +359,8 @@ def scale_rows(scale: dict[str, Any]) -> list[tuple[str, ...]]:
 
 def main() -> None:
     rows = [
-        *pwa_rows(pwa_weight.measure(runs=15)),
+        *pwa_rows(pwa := pwa_weight.measure(runs=15)),
+        *function_rows(pwa["functions_ms"]),
         *login_rows(login_load.measure()),
         *ingest_rows(sync_ingest.measure()),
         *throughput_rows(throughput.measure()),

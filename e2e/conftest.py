@@ -45,6 +45,13 @@ def base_url(live_server: str) -> str:
 
 
 @pytest.fixture(scope="session")
+def browser_context_args(browser_context_args: dict[str, Any]) -> dict[str, Any]:
+    """Pages read numbers in the browser's locale (1,234.5): en-US unless a test says otherwise
+    (e2e/test_locale.py overrides this per test), whatever the machine's own locale."""
+    return {"locale": "en-US", **browser_context_args}
+
+
+@pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
     path = chromium_executable()
     return {**browser_type_launch_args, **({"executable_path": path} if path else {})}

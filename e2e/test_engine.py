@@ -16,6 +16,8 @@ from tests.calc_cases import (
     generate_expressions,
     generate_follow_ups,
     generate_pastes,
+    generate_scientific_calls,
+    generate_scientific_pastes,
 )
 
 ENGINE = "/js/engine.js"
@@ -61,6 +63,7 @@ def test_the_engine_exports_its_api(page: Page, console_errors: list[str]) -> No
         ["formatDisplay", "function"],
         ["normalizePaste", "function"],
         ["subtract", "function"],
+        ["usesAngleUnit", "function"],
     ]
     version = page.evaluate("async (path) => (await import(path)).ENGINE_VERSION", ENGINE)
     assert version == ref.ENGINE_VERSION
@@ -90,6 +93,20 @@ def test_the_engine_agrees_with_the_reference(page: Page, console_errors: list[s
     wrong = disagreements(calls, expected, answers)
     assert wrong == [], f"{len(wrong)} of {len(calls)} calls disagree:\n" + "\n".join(wrong[:20])
     assert len(calls) > 8000
+    assert console_errors == []
+
+
+def test_the_engine_agrees_with_the_reference_on_scientific_expressions(
+    page: Page, console_errors: list[str]
+) -> None:
+    """Functions, ^, !, pi and implicit × in both angle units, and their pasted forms."""
+    page.goto("/")
+    scientific = generate_scientific_calls(seed=SEED, count=3000)
+    pastes = [Call("normalizePaste", text) for text in generate_scientific_pastes(SEED, 500)]
+    calls = [*scientific, *pastes]
+    answers = run_in_browser(page, calls)
+    wrong = disagreements(calls, [call.reference() for call in calls], answers)
+    assert wrong == [], f"{len(wrong)} of {len(calls)} calls disagree:\n" + "\n".join(wrong[:20])
     assert console_errors == []
 
 

@@ -108,8 +108,8 @@ def test_export_csv_and_json(page: Page, tmp_path: Path) -> None:
     csv_download.value.save_as(csv_path)
     lines = csv_path.read_text().splitlines()
     assert csv_download.value.suggested_filename.endswith(".csv")
-    assert lines[0] == "created_at,expression,result,value"
-    assert lines[2].split(",")[1:] == ["1+2", "3", "3"]
+    assert lines[0] == "created_at,expression,result,value,angle"
+    assert lines[2].split(",")[1:] == ["1+2", "3", "3", ""]
 
     with page.expect_download() as json_download:
         page.get_by_role("button", name="Export JSON").click()

@@ -1,10 +1,12 @@
 """The calculator spec as data: hand-written cases and a generator of random expressions.
 
 `SPEC_CASES` covers every rule of "Arithmetic" and "Display and limits" in
-design/calculator.md (each example verbatim, then the edges). Both implementations must give
-each case's expected answer: the Python reference in tests/unit/test_calc_reference.py, the
-browser engine in e2e/test_engine.py. `generate_expressions`, `generate_pastes` and
-`generate_follow_ups` feed the differential test between the two.
+design/calculator.md and of the scientific mode (docs/calculator.md; each example verbatim,
+then the edges). Both implementations must give each case's expected answer: the Python
+reference in tests/unit/test_calc_reference.py, the browser engine in e2e/test_engine.py.
+`generate_expressions`, `generate_pastes`, `generate_follow_ups` and
+`generate_scientific_calls` (functions, powers, factorials and pi in both angle units) feed
+the differential test between the two.
 """
 
 # The cases are written with the calculator's own characters (× ÷ − –) on purpose.
@@ -17,6 +19,7 @@ from typing import Literal
 
 from tests import calc_reference as ref
 from tests.calc_reference import Carry, Failure, Operator, PasteResult, Repeat, Result, Success
+from tests.calc_sci import AngleUnit
 
 Function = Literal["evaluate", "applyRepeat", "normalizePaste", "add", "subtract", "formatDisplay"]
 Answer = Result | PasteResult | str
@@ -31,11 +34,12 @@ class Call:
     carry: Carry | None = None
     repeat: Repeat | None = None
     other: str = ""
+    angle: AngleUnit = "deg"
 
     def js_args(self) -> list[object]:
         match self.function:
             case "evaluate":
-                return [self.text, self.carry]
+                return [self.text, self.carry, self.angle]
             case "applyRepeat":
                 return [self.text, self.repeat]
             case "add" | "subtract":
@@ -47,7 +51,7 @@ class Call:
         """The answer of the Python reference."""
         match self.function:
             case "evaluate":
-                return ref.evaluate(self.text, self.carry)
+                return ref.evaluate(self.text, self.carry, self.angle)
             case "applyRepeat":
                 if self.repeat is None:
                     raise ValueError("applyRepeat needs a repeat")
@@ -65,6 +69,8 @@ class Call:
         """A short readable name, for test ids and failure messages."""
         text = self.text if len(self.text) <= 40 else f"{self.text[:30]}...({len(self.text)})"
         extras = [repr(text), *[repr(x) for x in (self.carry, self.repeat) if x is not None]]
+        if self.angle == "rad":
+            extras.append("'rad'")
         if self.function in ("add", "subtract"):
             extras.append(repr(self.other))
         return f"{self.function}({', '.join(extras)})"
@@ -94,6 +100,7 @@ OVERFLOW = error("Overflow")
 INVALID = error("Invalid expression")
 NUMBER_TOO_LONG = error("Number too long")
 TOO_LONG = error("Expression too long")
+INVALID_INPUT = error("Invalid input")
 
 ONE_THIRD = "0.3333333333333333333333333333333333"
 TWO_THIRDS = "0.6666666666666666666666666666666667"
@@ -101,8 +108,18 @@ NEARLY_ONE = "0.9999999999999999999999999999999999"
 JUST_UNDER_OVERFLOW = "9.999999999999999999999999999999999E+9999"
 
 
-def evaluates(rule: str, text: str, expected: Result, carry: Carry | None = None) -> SpecCase:
-    return SpecCase(rule, Call("evaluate", text, carry=carry), expected)
+def evaluates(
+    rule: str,
+    text: str,
+    expected: Result,
+    carry: Carry | None = None,
+    angle: AngleUnit = "deg",
+) -> SpecCase:
+    return SpecCase(rule, Call("evaluate", text, carry=carry, angle=angle), expected)
+
+
+def radians(rule: str, text: str, expected: Result) -> SpecCase:
+    return evaluates(rule, text, expected, angle="rad")
 
 
 def repeats(rule: str, value: str, repeat: tuple[Operator, str], expected: Result) -> SpecCase:
@@ -150,6 +167,15 @@ VALUE = "value: str(d.normalize())"
 REPEAT = "repeated ="
 CARRY = "continuation from a result"
 PASTE = "paste normalisation"
+SCIENTIFIC = "example of the scientific mode"
+FUNCTIONS = "functions, correctly rounded at 34 digits"
+POWERS = "^ is right-associative, tighter than a sign on its left, looser than !"
+DOMAIN = "outside a function's domain: Invalid input"
+PI_MULTIPLES = "radians: multiples of pi written with pi are exact"
+SCI_PASTE = "paste: scientific symbols"
+
+PI_VALUE = "3.141592653589793238462643383279503"
+E_VALUE = "2.718281828459045235360287471352662"
 
 SPEC_CASES: list[SpecCase] = [
     # --- every example of calculator.md, verbatim ---
@@ -333,7 +359,7 @@ SPEC_CASES: list[SpecCase] = [
     evaluates(SYNTAX, "1..2", INVALID),
     evaluates(SYNTAX, "1.2.3", INVALID),
     evaluates(SYNTAX, "2,5", INVALID),
-    evaluates(SYNTAX, "2^3", INVALID),
+    evaluates(SYNTAX, "2^^3", INVALID),
     evaluates(SYNTAX, "2+3=", INVALID),
     evaluates(SYNTAX, "abc", INVALID),
     evaluates(SYNTAX, "2+😀", INVALID),
@@ -570,6 +596,115 @@ SPEC_CASES: list[SpecCase] = [
     pastes(PASTE, "1+" * 5000, TOO_LONG),
     pastes(PASTE, "1 " * 5000, TOO_LONG),
     pastes(PASTE, " " * 10_000 + "7", "7"),
+    # --- scientific mode: the issue's examples, verbatim ---
+    evaluates(SCIENTIFIC, "-2^2", ok("-4", "-4")),
+    evaluates(SCIENTIFIC, "2^3^2", ok("512", "512")),
+    evaluates(
+        SCIENTIFIC,
+        "2pi",
+        ok("6.28318530717959", "6.283185307179586476925286766559006", ("*", PI_VALUE)),
+    ),
+    evaluates(SCIENTIFIC, "3sqrt(4)", ok("6", "6", ("*", "2"))),
+    evaluates(SCIENTIFIC, "2(3)!", ok("12", "12", ("*", "6"))),
+    evaluates(SCIENTIFIC, "sqrt(16)", ok("4", "4")),
+    evaluates(SCIENTIFIC, "2^10", ok("1024", "1024")),
+    evaluates(SCIENTIFIC, "sin(30)", ok("0.5", "0.5")),
+    evaluates(SCIENTIFIC, "tan(45)", ok("1", "1")),
+    evaluates(SCIENTIFIC, "cos(90)", ok("0", "0")),
+    radians(SCIENTIFIC, "sin(pi)", ok("0", "0")),
+    evaluates(SCIENTIFIC, "ln(exp(1))", ok("1", "0.9999999999999999999999999999999998")),
+    evaluates(SCIENTIFIC, "log(1000)", ok("3", "3")),
+    evaluates(SCIENTIFIC, "sqrt(2)^2", ok("2", "2")),
+    evaluates(SCIENTIFIC, "0.1^3", ok("0.001", "0.001")),
+    evaluates(SCIENTIFIC, "10!", ok("3628800", "3.6288E+6")),
+    evaluates(SCIENTIFIC, "sqrt(-1)", INVALID_INPUT),
+    evaluates(SCIENTIFIC, "ln(0)", INVALID_INPUT),
+    evaluates(SCIENTIFIC, "log(-5)", INVALID_INPUT),
+    evaluates(SCIENTIFIC, "asin(2)", INVALID_INPUT),
+    evaluates(SCIENTIFIC, "(-8)^(1/3)", INVALID_INPUT),
+    evaluates(SCIENTIFIC, "(-1.5)!", INVALID_INPUT),
+    evaluates(SCIENTIFIC, "tan(90)", INVALID_INPUT),
+    evaluates(SCIENTIFIC, "0^0", ok("1", "1")),
+    evaluates(SCIENTIFIC, "0^-1", DIVIDE_BY_ZERO),
+    evaluates(SCIENTIFIC, "10^10000", OVERFLOW),
+    evaluates(SCIENTIFIC, "3249!", OVERFLOW),
+    evaluates(
+        SCIENTIFIC,
+        "3000!",
+        ok("4.14935960343785e+9130", "4.149359603437854085556867093086612E+9130"),
+    ),
+    # --- scientific mode: the edges ---
+    evaluates(FUNCTIONS, "pi", ok("3.14159265358979", PI_VALUE)),
+    evaluates(FUNCTIONS, "exp(1)", ok("2.71828182845905", E_VALUE)),
+    evaluates(FUNCTIONS, "ln(2)", ok("0.693147180559945", "0.6931471805599453094172321214581766")),
+    evaluates(
+        FUNCTIONS, "sin(60)", ok("0.866025403784439", "0.8660254037844386467637231707529362")
+    ),
+    radians(FUNCTIONS, "sin(1)", ok("0.841470984807897", "0.841470984807896506652502321630299")),
+    radians(FUNCTIONS, "asin(1)", ok("1.5707963267949", "1.570796326794896619231321691639751")),
+    evaluates(FUNCTIONS, "asin(1)", ok("90", "9E+1")),
+    evaluates(FUNCTIONS, "acos(-0.5)", ok("120", "1.2E+2")),
+    evaluates(FUNCTIONS, "atan(-1)", ok("-45", "-45")),
+    evaluates(FUNCTIONS, "abs(-2.5)", ok("2.5", "2.5")),
+    evaluates(FUNCTIONS, "ABS(-2)+Sqrt(9)", ok("5", "5", ("+", "3"))),
+    evaluates(FUNCTIONS, "2exp(0)", ok("2", "2", ("*", "1"))),
+    evaluates(FUNCTIONS, "4^1.5", ok("8", "8")),
+    evaluates(FUNCTIONS, "0.25^0.5", ok("0.5", "0.5")),
+    evaluates(FUNCTIONS, "8^(1/3)", ok("2", "2")),
+    evaluates(FUNCTIONS, "exp(23026)", OVERFLOW),
+    evaluates(FUNCTIONS, "exp(-23030)", ok("0", "0")),
+    evaluates(FUNCTIONS, "sqrt(", INVALID),
+    evaluates(FUNCTIONS, "sqrt 4", INVALID),
+    evaluates(FUNCTIONS, "sine(30)", INVALID),
+    evaluates(FUNCTIONS, "sin(30", ok("0.5", "0.5")),
+    evaluates(FUNCTIONS, "2^", ok("2", "2")),
+    evaluates(FUNCTIONS, "1e", INVALID),
+    evaluates(POWERS, "2^-2", ok("0.25", "0.25")),
+    evaluates(POWERS, "(-2)^2", ok("4", "4")),
+    evaluates(POWERS, "(-2)^3", ok("-8", "-8")),
+    evaluates(POWERS, "2^3!", ok("64", "64")),
+    evaluates(POWERS, "3!!", ok("720", "7.2E+2")),
+    evaluates(POWERS, "2^2^-1", ok("1.4142135623731", "1.414213562373095048801688724209698")),
+    evaluates(POWERS, "-3!", ok("-6", "-6")),
+    evaluates(POWERS, "0!", ok("1", "1")),
+    evaluates(POWERS, "2(3)^2", ok("18", "18", ("*", "9"))),
+    evaluates(POWERS, "50%^2", ok("0.25", "0.25")),
+    evaluates(DOMAIN, "1.5!", INVALID_INPUT),
+    evaluates(DOMAIN, "acos(1.0000001)", INVALID_INPUT),
+    evaluates(DOMAIN, "tan(-270)", INVALID_INPUT),
+    evaluates(DOMAIN, "1/0+sqrt(-1)", DIVIDE_BY_ZERO),
+    evaluates(DOMAIN, "sqrt(-1)+1/0", INVALID_INPUT),
+    radians(PI_MULTIPLES, "cos(pi)", ok("-1", "-1")),
+    radians(PI_MULTIPLES, "sin(pi/6)", ok("0.5", "0.5")),
+    radians(PI_MULTIPLES, "cos(2pi/3)", ok("-0.5", "-0.5")),
+    radians(PI_MULTIPLES, "tan(pi/4)", ok("1", "1")),
+    radians(PI_MULTIPLES, "sin(-pi)+cos(pi+pi)", ok("1", "1", ("+", "1"))),
+    radians(PI_MULTIPLES, "tan(pi/2)", INVALID_INPUT),
+    radians(
+        PI_MULTIPLES,
+        "sin(3.141592653589793238462643383279503)",
+        NUMBER_TOO_LONG,
+    ),
+    radians(
+        PI_MULTIPLES,
+        "sin(3.14159265358979)",
+        ok("3.23846264338328e-15", "3.238462643383279502884197169393714E-15"),
+    ),
+    evaluates(
+        PI_MULTIPLES,
+        "sin(pi)",
+        ok("0.0548036651487895", "0.05480366514878953088774871353983326"),
+    ),
+    pastes(SCI_PASTE, "√2", "sqrt(2)"),
+    pastes(SCI_PASTE, "2√(9)", "2sqrt(9)"),
+    pastes(SCI_PASTE, "√π", "sqrt(pi)"),
+    pastes(SCI_PASTE, "2π", "2pi"),
+    pastes(SCI_PASTE, "3² + 2³", "3^2+2^3"),
+    pastes(SCI_PASTE, "2**10", "2^10"),
+    pastes(SCI_PASTE, "SIN(30) x 2", "sin(30)×2"),
+    pastes(SCI_PASTE, "2xexp(1)", "2×exp(1)"),
+    pastes(SCI_PASTE, "sqrt(-1)", "sqrt(−1)"),
+    pastes(SCI_PASTE, "2+foo(3)", INVALID),
     # --- memory keys and formatting of stored values ---
     memory("add", "0.1", "0.2", ok("0.3", "0.3")),
     memory("add", ONE_THIRD, TWO_THIRDS, ok("1", "1")),
@@ -785,3 +920,136 @@ def _paste(rng: random.Random, expression: str) -> str:
     if rng.random() < 0.3:
         text += rng.choice(("=", " =", "==", " = "))
     return text
+
+
+# --- generated scientific expressions --------------------------------------------------------
+
+SCI_FUNCTIONS = ("sqrt", "exp", "ln", "log", "abs", "sin", "cos", "tan", "asin", "acos", "atan")
+SCI_LITERALS = ("30", "45", "60", "90", "180", "270", "360", "0.5", "1", "2", "10", "0", "1e3")
+
+
+def generate_scientific_calls(seed: int, count: int) -> list[Call]:
+    """Deterministic `evaluate` calls over the scientific grammar (functions, ^, !, pi, implicit
+    ×, mixed with + − × ÷ %), half in degrees and half in radians, some of them invalid."""
+    rng = random.Random(seed)
+    calls = []
+    for _ in range(count):
+        text = _sci_boundary(rng) if rng.random() < 0.15 else _sci_sum(rng, 0)
+        if rng.random() < 0.05:
+            text = text.rstrip(")")  # left for = to close
+        calls.append(Call("evaluate", text, angle=rng.choice(("deg", "rad"))))
+    return calls
+
+
+def _sci_sum(rng: random.Random, depth: int) -> str:
+    text = _sci_product(rng, depth)
+    for _ in range(rng.choice((0, 1, 1, 2) if depth == 0 else (0, 0, 1))):
+        text += rng.choice(PLUS_MINUS) + _sci_product(rng, depth)
+    return text
+
+
+def _sci_product(rng: random.Random, depth: int) -> str:
+    text = _sci_signed(rng, depth)
+    for _ in range(rng.choice((0, 1, 1) if depth == 0 else (0, 0, 1))):
+        if rng.random() < 0.3:  # implicit ×: 2pi, 3sqrt(4), 2(3)!
+            text += rng.choice(("pi", _sci_call(rng, depth), f"({_sci_sum(rng, depth + 1)})"))
+        else:
+            text += rng.choice(TIMES_DIVIDE) + _sci_signed(rng, depth)
+    return text
+
+
+def _sci_signed(rng: random.Random, depth: int) -> str:
+    return rng.choice(("", "", "", "-", "−")) + _sci_power(rng, depth)
+
+
+def _sci_power(rng: random.Random, depth: int) -> str:
+    base = _sci_postfix(rng, depth)
+    if rng.random() < 0.2:
+        exponent = rng.choice(
+            (str(rng.randint(0, 12)), f"-{rng.randint(1, 5)}", _sci_number(rng), "0.5", "(1/3)")
+        )
+        return f"{base}^{exponent}"
+    return base
+
+
+def _sci_postfix(rng: random.Random, depth: int) -> str:
+    roll = rng.random()
+    if roll < 0.08:
+        return f"{rng.randint(0, 25)}!"
+    if roll < 0.1:
+        return _sci_primary(rng, depth) + "%"
+    return _sci_primary(rng, depth)
+
+
+def _sci_primary(rng: random.Random, depth: int) -> str:
+    roll = rng.random()
+    if roll < 0.45 / (depth + 1):
+        return _sci_call(rng, depth)
+    if roll < 0.55:
+        return rng.choice(("pi", "2pi", "pi/2", "pi/6", "-pi/4", "3pi/2", "pi/7"))
+    if roll < 0.6 and depth < 3:
+        return f"({_sci_sum(rng, depth + 1)})"
+    return _sci_number(rng)
+
+
+def _sci_call(rng: random.Random, depth: int) -> str:
+    name = rng.choice(SCI_FUNCTIONS)
+    argument = _sci_sum(rng, depth + 1) if depth < 2 and rng.random() < 0.5 else _sci_number(rng)
+    if name in ("asin", "acos") and rng.random() < 0.7:
+        argument = rng.choice(("0.5", "-0.5", "1", "-1", "0", "0.3", "-0.99", "0.123456789"))
+    return f"{name}({argument})"
+
+
+def _sci_number(rng: random.Random) -> str:
+    roll = rng.random()
+    if roll < 0.35:
+        return rng.choice(SCI_LITERALS)
+    if roll < 0.6:
+        return str(rng.randint(1, 1000))
+    if roll < 0.85:
+        digits = str(rng.randint(1, 9)) + _digits(rng, rng.randint(0, 14))
+        point = rng.randint(0, len(digits))
+        return f"{digits[:point] or '0'}.{digits[point:] or '0'}"
+    return f"{rng.randint(1, 9)}e{rng.choice(('-', ''))}{rng.randint(1, 40)}"
+
+
+def _sci_boundary(rng: random.Random) -> str:
+    """Scientific expressions aimed at exact cases, domains and the range."""
+    n = rng.randint(1, 9)
+    trig, inverse = rng.choice(("sin", "cos", "tan")), rng.choice(("asin", "acos", "atan"))
+    choices = (
+        f"sqrt({n * n})",
+        f"sqrt({n})^2",
+        f"{n}^{rng.randint(10, 60)}",
+        f"{n}^-{rng.randint(1, 40)}",
+        f"0.{n}^{rng.randint(2, 9)}",
+        f"{n * n}^0.5",
+        f"{n}^1.5",
+        f"10^{rng.randint(9990, 10010)}",
+        f"{rng.randint(3240, 3260)}!",
+        f"{rng.randint(100, 500)}!",
+        f"exp({rng.choice((23025, 23026, -23025, -23030, 0, 1))})",
+        f"ln(exp({n}))",
+        f"log({10 ** rng.randint(0, 12)})",
+        f"log(1e-{rng.randint(1, 30)})",
+        f"{trig}({30 * rng.randint(-24, 24)})",
+        f"{trig}({45 * rng.randint(-16, 16)})",
+        f"{trig}({rng.randint(-12, 12)}pi/{rng.choice((1, 2, 3, 4, 6))})",
+        f"{inverse}({rng.choice(('0', '0.5', '-0.5', '1', '-1', '2'))})",
+        rng.choice(("sqrt(-1)", "ln(0)", "log(-5)", "(-8)^(1/3)", "(-1.5)!", "0^-1", "0^0")),
+        f"{trig}(1e{rng.randint(5, 300)})",
+    )
+    return rng.choice(choices)
+
+
+def generate_scientific_pastes(seed: int, count: int) -> list[str]:
+    """Scientific expressions as people copy them: π, √, ², upper case, ASCII operators."""
+    rng = random.Random(seed)
+    texts = []
+    for _ in range(count):
+        text = _sci_sum(rng, 0)
+        for canonical, symbol in (("pi", "π"), ("sqrt(", "√("), ("^2", "²"), ("^", "**")):
+            if rng.random() < 0.25:
+                text = text.replace(canonical, symbol)
+        texts.append(_paste(rng, text.upper() if rng.random() < 0.15 else text))
+    return texts

@@ -5,6 +5,7 @@ import { PREMIUM_USER_KEY, signedInAccount } from "./api.js";
 import { saveDraft, startCalculator } from "./calculator.js";
 import * as panel from "./history-panel.js";
 import { LocalHistory } from "./local-history.js";
+import { startNumberSettings } from "./number-settings.js";
 import { Outbox } from "./outbox.js";
 import { startShell } from "./shell.js";
 import { SyncedHistory } from "./synced-history.js";
@@ -122,6 +123,7 @@ function checkAccount() {
 }
 
 function start() {
+  startNumberSettings(storage); // before the calculator and the panel show any number
   startCalculator({ storage, onResult: (calc) => panel.saving(history.add(calc)) });
   panel.startPanel();
   panel.show(local);

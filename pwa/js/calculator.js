@@ -1,9 +1,15 @@
 // The calculator: the expression being edited, its result, memory, and every way to type
 // (keypad, keyboard, soft keyboards, paste, copy). What it computes goes to `onResult`; the
 // history panel calls `reuse` and `insertResult`. The state after "=" survives a reload.
+// Numbers are shown in the user's locale (numbers.js) while everything here works on the
+// canonical text ("." as the decimal point, no grouping): `expressionText` is the expression,
+// the Expression box only shows it; positions are mapped between the two.
 
 import * as engine from "./engine.js";
 import * as keypad from "./keypad.js";
+import { copiesCanonical, numberOptions, onNumberFormatChange } from "./number-settings.js";
+import * as numbers from "./numbers.js";
+import * as scientific from "./scientific.js";
 
 const DRAFT_KEY = "calcapp.draft.v2";
 const OLD_DRAFT_KEY = "calcapp.draft.v1";
@@ -35,25 +41,32 @@ let memory = null;
 
 // ---------------------------------------------------------------- expression state
 
+/** The expression, canonical; the Expression box shows it localized. */
+let expressionText = "";
+/** The result on screen as the engine displays it (canonical), or "". */
+let resultText = "";
+
 /**
- * The caret of the Expression box, kept here because browsers do not keep an unfocused
- * input's selection reliably (a click on a key moves the focus to the key).
+ * The caret of the Expression box in `expressionText`, kept here because browsers do not keep
+ * an unfocused input's selection reliably (a click on a key moves the focus to the key).
  */
 let selection = { start: 0, end: 0 };
 
 function rememberSelection() {
   if (document.activeElement !== expressionInput) return;
+  const shown = expressionInput.value;
+  const options = numberOptions();
   selection = {
-    start: expressionInput.selectionStart ?? expressionInput.value.length,
-    end: expressionInput.selectionEnd ?? expressionInput.value.length,
+    start: numbers.canonicalCaret(shown, expressionInput.selectionStart ?? shown.length, options),
+    end: numbers.canonicalCaret(shown, expressionInput.selectionEnd ?? shown.length, options),
   };
 }
 
 function getState() {
-  const length = expressionInput.value.length;
+  const length = expressionText.length;
   rememberSelection();
   return {
-    text: expressionInput.value,
+    text: expressionText,
     start: Math.min(selection.start, length),
     end: Math.min(selection.end, length),
   };
@@ -61,18 +74,74 @@ function getState() {
 
 /** @param {import("./keypad.js").EditState} state */
 function setState(state) {
-  expressionInput.value = state.text;
+  expressionText = state.text;
   selection = { start: state.start, end: state.end };
-  if (document.activeElement === expressionInput) {
-    expressionInput.setSelectionRange(state.start, state.end);
-  }
+  renderExpression();
   expressionChanged();
+}
+
+/** Show `expressionText` localized in the box, with the caret where it belongs. */
+function renderExpression() {
+  const options = numberOptions();
+  const shown = numbers.localizeExpression(expressionText, options);
+  if (expressionInput.value !== shown) expressionInput.value = shown;
+  // The limit counts canonical characters: separators never cut an expression short.
+  expressionInput.maxLength = shown.length + Math.max(0, keypad.MAX_LENGTH - expressionText.length);
+  if (document.activeElement === expressionInput) showSelection();
+}
+
+function showSelection() {
+  const options = numberOptions();
+  expressionInput.setSelectionRange(
+    numbers.shownCaret(expressionText, selection.start, options),
+    numbers.shownCaret(expressionText, selection.end, options),
+  );
+}
+
+/** A native edit of the box (selection deleted, cut, IME, drop): read it back, show it again. */
+function readExpressionBox() {
+  const shown = expressionInput.value;
+  const options = numberOptions();
+  expressionText = numbers.canonicalize(shown, options);
+  selection = {
+    start: numbers.canonicalCaret(shown, expressionInput.selectionStart ?? shown.length, options),
+    end: numbers.canonicalCaret(shown, expressionInput.selectionEnd ?? shown.length, options),
+  };
+  renderExpression();
+  expressionChanged();
+}
+
+/** Show a result (an engine display string, or "" for none) localized. */
+function showResultText(display) {
+  resultText = display;
+  resultOutput.value = display ? numbers.localizeNumber(display, numberOptions()) : "";
+}
+
+/** A number setting changed: show everything with numbers again. */
+function showNumbers() {
+  renderExpression();
+  showResultText(resultText);
+  memoryIndicator.title = memory ? `Memory: ${shownNumber(memory.display)}` : "";
+}
+
+/** A canonical number as the user reads it. */
+const shownNumber = (canonical) => numbers.localizeNumber(canonical, numberOptions());
+
+/** A canonical number as copies give it: shown, or canonical when the setting says so. */
+const copiedNumber = (canonical) => (copiesCanonical() ? canonical : shownNumber(canonical));
+
+/** The decimal point key shows the locale's separator (its name stays "decimal point"). */
+function labelDecimalKey() {
+  const separator = numbers.decimalSeparator(numberOptions());
+  document.querySelectorAll('.key[data-key="."]').forEach((key) => {
+    if (key.textContent !== separator) key.textContent = separator;
+  });
 }
 
 /** Keep the draft, and never show a result that belongs to another expression. */
 function expressionChanged() {
   saveDraft();
-  if (!resultIsShown() && resultOutput.value) resultOutput.value = "";
+  if (!resultIsShown() && resultText) showResultText("");
 }
 
 /** @param {import("./keypad.js").Edit} change */
@@ -89,7 +158,7 @@ function wholeTextSelected() {
 }
 
 function resultIsShown() {
-  return lastResult !== null && expressionInput.value === lastResult.expression;
+  return lastResult !== null && expressionText === lastResult.expression;
 }
 
 /** The expression form of an engine display string (a leading "-" shows as "−"). */
@@ -113,7 +182,11 @@ function startNewExpression() {
 
 // ---------------------------------------------------------------- keys
 
-const TEXT_KEYS = new Set(["+", "−", "×", "÷", "%", "(", ")", "."]);
+const TEXT_KEYS = new Set(["+", "−", "×", "÷", "%", "(", ")", ".", "^", "!"]);
+/** What the function keys insert: a name and its "(" (the reciprocal: `1/(`). */
+const FUNCTION_KEY = /^(?:[a-z]+|1\/)\($/;
+/** The names a typed letter may be spelling (an "x" inside one is a letter, else ×). */
+const NAMES = ["sqrt", "exp", "ln", "log", "abs", "sin", "cos", "tan", "asin", "acos", "atan", "pi"];
 
 /**
  * A key from the keypad (or the keyboard outside the Expression box): the keypad's rules.
@@ -137,6 +210,11 @@ function press(key, asText = false) {
     apply(key === "." ? keypad.point(getState()) : keypad.digit(getState(), key));
     return;
   }
+  if (FUNCTION_KEY.test(key) || key === "pi") {
+    if (resultIsShown()) startNewExpression();
+    apply(key === "pi" ? keypad.pi(getState()) : keypad.openFunction(getState(), key));
+    return;
+  }
   switch (key) {
     case "+":
     case "−":
@@ -145,10 +223,18 @@ function press(key, asText = false) {
       if (resultIsShown()) continueFromResult();
       apply(keypad.operator(getState(), key));
       return;
-    case "%":
+    case "^":
       if (resultIsShown()) continueFromResult();
-      apply(keypad.percent(getState()));
+      apply(keypad.operator(getState(), key));
       return;
+    case "%":
+    case "!":
+    case "^2": {
+      if (resultIsShown()) continueFromResult();
+      const state = getState();
+      apply(key === "%" ? keypad.percent(state) : key === "!" ? keypad.factorial(state) : keypad.square(state));
+      return;
+    }
     case "(":
     case ")":
       if (resultIsShown() && key === "(") startNewExpression();
@@ -185,7 +271,7 @@ function allClear() {
   lastResult = null;
   carry = null;
   setState(keypad.caretAtEnd(""));
-  resultOutput.value = "";
+  showResultText("");
   clearError();
 }
 
@@ -196,9 +282,9 @@ function equals() {
     repeatLast();
     return;
   }
-  const expression = expressionInput.value.trim();
+  const expression = expressionText.trim();
   if (!expression) return;
-  const outcome = engine.evaluate(expression, carry ?? undefined);
+  const outcome = engine.evaluate(expression, carry ?? undefined, scientific.angleUnit());
   if (!outcome.ok) {
     showError(outcome.error);
     return;
@@ -225,13 +311,14 @@ function showResult(expression, outcome) {
   lastResult = { expression, display: outcome.display, value: outcome.value, repeat: outcome.repeat };
   carry = null;
   setState(keypad.caretAtEnd(expression));
-  resultOutput.value = outcome.display;
-  onResult({ expression, result: outcome.display, value: outcome.value, engine: engine.ENGINE_VERSION });
+  showResultText(outcome.display);
+  const angle = engine.usesAngleUnit(expression) ? scientific.angleUnit() : undefined;
+  onResult({ expression, result: outcome.display, value: outcome.value, engine: engine.ENGINE_VERSION, angle });
 }
 
 function showError(message) {
   errorBox.textContent = message;
-  resultOutput.value = "";
+  showResultText("");
   expressionInput.setAttribute("aria-invalid", "true");
 }
 
@@ -267,15 +354,15 @@ function writeMemory() {
     announce("Memory could not be saved on this device");
   }
   memoryIndicator.hidden = memory === null;
-  memoryIndicator.title = memory ? `Memory: ${memory.display}` : "";
+  memoryIndicator.title = memory ? `Memory: ${shownNumber(memory.display)}` : "";
 }
 
 /** The value on screen: the result, or the expression evaluated; null (and a message) if none. */
 function currentValue() {
   if (resultIsShown()) return { value: lastResult.value, display: lastResult.display };
-  const text = expressionInput.value.trim();
+  const text = expressionText.trim();
   if (!text) return null;
-  const outcome = engine.evaluate(text, carry ?? undefined);
+  const outcome = engine.evaluate(text, carry ?? undefined, scientific.angleUnit());
   if (!outcome.ok) {
     showError(outcome.error);
     return null;
@@ -299,7 +386,7 @@ function memoryKey(key) {
     const text = asExpression(memory.display);
     const change = keypad.insertNumber(getState(), text);
     apply(change);
-    if (!change.notice && expressionInput.value.startsWith(text)) carry = { display: text, value: memory.value };
+    if (!change.notice && expressionText.startsWith(text)) carry = { display: text, value: memory.value };
     return;
   }
   const current = currentValue();
@@ -316,7 +403,7 @@ function memoryKey(key) {
   }
   memory = { value: outcome.value, display: outcome.display };
   writeMemory();
-  announce(`Memory: ${memory.display}`);
+  announce(`Memory: ${shownNumber(memory.display)}`);
 }
 
 // ---------------------------------------------------------------- keyboard, paste, copy
@@ -326,8 +413,6 @@ const KEYBOARD = {
   "-": "−",
   "−": "−",
   "*": "×",
-  x: "×",
-  X: "×",
   "×": "×",
   "/": "÷",
   "÷": "÷",
@@ -336,6 +421,11 @@ const KEYBOARD = {
   ")": ")",
   ".": ".",
   ",": ".",
+  "^": "^",
+  "!": "!",
+  "π": "pi",
+  "√": "sqrt(",
+  "²": "^2",
   "=": "=",
   Enter: "=",
   Backspace: "Backspace",
@@ -354,9 +444,8 @@ function onKeyDown(event) {
   const inExpression = target === expressionInput;
   // Other text fields (history search) keep their keys, except Escape there does nothing here.
   if (!inExpression && target.closest("input, textarea, select, [contenteditable]")) return;
-  if (inExpression && (event.key === "e" || event.key === "E")) {
-    event.preventDefault(); // exponent of a number literal such as 1.5e+20: text only
-    apply(keypad.insertText(getState(), "e"));
+  if (/^[a-z]$/i.test(event.key) && typeLetter(event.key, inExpression)) {
+    event.preventDefault();
     return;
   }
   const key = keyFor(event.key);
@@ -369,13 +458,33 @@ function onKeyDown(event) {
   press(key, inExpression);
 }
 
+/**
+ * A typed letter: it goes in as text when it goes on spelling a function name or pi, or is the
+ * e of an exponent (1.5e+20); after a result it starts a new expression, like a digit. An x
+ * that spells nothing is ×. False when the letter is not the calculator's.
+ */
+function typeLetter(letter, asText = true) {
+  const fresh = resultIsShown() || wholeTextSelected();
+  const state = getState();
+  const before = fresh ? "" : state.text.slice(0, state.start);
+  const word = /[a-z]*$/i.exec(before)[0].toLowerCase() + letter.toLowerCase();
+  const exponent = word === "e" && /[0-9.]$/.test(before);
+  if (!exponent && !NAMES.some((name) => name.startsWith(word))) {
+    if (word.endsWith("x")) press("×", asText);
+    return word.endsWith("x");
+  }
+  if (fresh) startNewExpression();
+  apply(keypad.insertText(getState(), letter.toLowerCase()));
+  return true;
+}
+
 /** Soft keyboards send text without usable keydown events: map it the same way. */
 function onBeforeInput(event) {
   if (event.inputType !== "insertText" || event.data === null) return;
   event.preventDefault();
   for (const ch of event.data) {
-    const key = ch === "e" || ch === "E" ? "e" : keyFor(ch);
-    if (key === "e") apply(keypad.insertText(getState(), "e"));
+    const key = keyFor(ch);
+    if (/^[a-z]$/i.test(ch)) typeLetter(ch);
     else if (key !== null && key !== "AC") press(key, true);
   }
 }
@@ -385,7 +494,8 @@ function onPaste(event) {
   if (target !== expressionInput && target.closest("input, textarea, [contenteditable]")) return;
   const text = event.clipboardData?.getData("text/plain") ?? "";
   event.preventDefault();
-  const normalized = engine.normalizePaste(text);
+  // Numbers in the locale's form first (1.234,5 in de-DE), then the engine's own rules.
+  const normalized = engine.normalizePaste(numbers.canonicalPaste(text, numberOptions()));
   if (!normalized.ok) {
     showError(`Paste rejected: ${normalized.error}`);
     return;
@@ -401,9 +511,15 @@ function onCopy(event) {
     target === expressionInput
       ? expressionInput.selectionStart !== expressionInput.selectionEnd
       : Boolean(window.getSelection()?.toString());
+  if (selected && target === expressionInput && copiesCanonical()) {
+    const { text, start, end } = getState(); // the selected part, canonical
+    event.preventDefault();
+    event.clipboardData?.setData("text/plain", text.slice(start, end));
+    return;
+  }
   if (selected || target.closest?.("#history-search")) return;
-  const value = resultOutput.value;
-  if (!value) return;
+  if (!resultText) return;
+  const value = copiedNumber(resultText);
   event.preventDefault();
   event.clipboardData?.setData("text/plain", value);
   announce(`Copied ${value}`);
@@ -418,14 +534,20 @@ export async function copyText(text) {
   }
 }
 
+/** Copy a canonical number (a history entry's result) in the form the settings choose. */
+export function copyNumber(canonical) {
+  return copyText(copiedNumber(canonical));
+}
+
 // ---------------------------------------------------------------- history entries
 
 /** Put an entry's expression back to edit. @param {import("./history.js").Entry} entry */
 export function reuse(entry) {
+  if (entry.angle) scientific.setAngleUnit(entry.angle);
   lastResult = null;
   carry = null;
   setState(keypad.caretAtEnd(entry.expression));
-  resultOutput.value = "";
+  showResultText("");
   clearError();
   expressionInput.focus();
 }
@@ -436,7 +558,7 @@ export function insertResult(entry) {
   const text = asExpression(entry.result);
   const change = keypad.insertNumber(getState(), text);
   apply(change);
-  if (!change.notice && expressionInput.value.startsWith(text)) {
+  if (!change.notice && expressionText.startsWith(text)) {
     carry = { display: text, value: entry.value ?? entry.result };
   }
   expressionInput.focus();
@@ -448,7 +570,7 @@ export function insertResult(entry) {
 export function saveDraft() {
   try {
     const result = resultIsShown() ? lastResult : null;
-    storage.setItem(DRAFT_KEY, JSON.stringify({ text: expressionInput.value, result, carry }));
+    storage.setItem(DRAFT_KEY, JSON.stringify({ text: expressionText, result, carry }));
   } catch {
     /* the draft is a convenience; the expression is still on screen */
   }
@@ -475,7 +597,7 @@ function restoreDraft() {
   const { result } = draft;
   if (isNumberPair(result) && result.expression === text) {
     lastResult = { expression: text, display: result.display, value: result.value, repeat: result.repeat ?? null };
-    resultOutput.value = result.display;
+    showResultText(result.display);
   } else if (isNumberPair(draft.carry) && text.startsWith(draft.carry.display)) {
     carry = { display: draft.carry.display, value: draft.carry.value };
   }
@@ -491,22 +613,27 @@ export function startCalculator(options) {
   storage = options.storage;
   onResult = options.onResult;
   memory = readMemory();
-  document.querySelectorAll(".key").forEach((button) => {
+  scientific.startScientific({ storage, announce });
+  document.querySelectorAll(".key[data-key]").forEach((button) => {
     button.addEventListener("click", () => press(/** @type {HTMLElement} */ (button).dataset.key));
   });
   document.addEventListener("keydown", onKeyDown);
   document.addEventListener("paste", onPaste);
   document.addEventListener("copy", onCopy);
   expressionInput.addEventListener("beforeinput", onBeforeInput);
-  expressionInput.addEventListener("input", () => {
-    rememberSelection();
-    expressionChanged();
+  expressionInput.addEventListener("input", (event) => {
+    if (/** @type {InputEvent} */ (event).isComposing) return; // read once the IME is done
+    readExpressionBox();
+    clearError();
+  });
+  expressionInput.addEventListener("compositionend", () => {
+    readExpressionBox();
     clearError();
   });
   document.addEventListener("selectionchange", rememberSelection);
-  expressionInput.addEventListener("focus", () => {
-    expressionInput.setSelectionRange(selection.start, selection.end);
-  });
+  expressionInput.addEventListener("focus", showSelection);
+  labelDecimalKey();
+  onNumberFormatChange(showNumbers);
   if (matchMedia("(pointer: coarse)").matches) expressionInput.inputMode = "none";
   restoreDraft();
   writeMemory();

@@ -7,12 +7,17 @@
  * + − × ÷ result is rounded to 34 significant digits, half even (IEEE decimal128, Python's
  * `decimal` with prec=34); the display rounds the final value to 15 digits, half up.
  *
+ * The scientific mode's grammar lives here too (functions, `^`, `!`, `pi`); the functions
+ * themselves are sci-math.js, correctly rounded to the same 34 digits.
+ *
  * Python twin: tests/calc_reference.py. The two must agree on every input (e2e/test_engine.py).
  * No exported function throws: every failure is returned as {ok: false, error}.
  */
 
+import * as sci from "./sci-math.js";
+
 /** Bumped whenever a result could change; stored with each history record. */
-export const ENGINE_VERSION = 1;
+export const ENGINE_VERSION = 2;
 
 const PRECISION = 34;
 const DISPLAY_DIGITS = 15;
@@ -33,8 +38,10 @@ const OVERFLOW = "Overflow";
 const INVALID = "Invalid expression";
 const NUMBER_TOO_LONG = "Number too long";
 const TOO_LONG = "Expression too long";
+/** A function outside its domain: sqrt(-1), ln(0), asin(2), tan(90°), (-8)^(1/3), 1.5!. */
+const INVALID_INPUT = "Invalid input";
 /** Errors of a well-formed expression: a paste that gives one of them is still accepted. */
-const ARITHMETIC_ERRORS = new Set([DIVIDE_BY_ZERO, UNDEFINED, OVERFLOW]);
+const ARITHMETIC_ERRORS = new Set([DIVIDE_BY_ZERO, UNDEFINED, OVERFLOW, INVALID_INPUT]);
 
 /**
  * @typedef {"+" | "-" | "*" | "/"} Operator
@@ -46,6 +53,8 @@ const ARITHMETIC_ERRORS = new Set([DIVIDE_BY_ZERO, UNDEFINED, OVERFLOW]);
  * @typedef {Success | Failure} Result
  * @typedef {{display: string, value: string}} Carry  The previous result, to continue from.
  * @typedef {{ok: true, expression: string} | {ok: false, error: string}} PasteResult
+ * @typedef {"deg" | "rad"} AngleUnit  How sin, cos, tan read their argument (and asin, acos,
+ *   atan give their result).
  */
 
 // ---------------------------------------------------------------------------------------------
@@ -246,7 +255,8 @@ function toDisplayString(d) {
 class CalcError extends Error {}
 
 /** @typedef {{kind: "number", value: Decimal} | {kind: "operator", operator: Operator}
- *   | {kind: "percent"} | {kind: "open"} | {kind: "close"}} Token */
+ *   | {kind: "percent"} | {kind: "open"} | {kind: "close"} | {kind: "power"}
+ *   | {kind: "factorial"} | {kind: "constant"} | {kind: "function", name: string}} Token */
 
 /** The same set as JavaScript's \s, spelled out so that the Python twin can copy it. */
 const WHITESPACE =
@@ -265,12 +275,23 @@ const SYMBOLS = new Map([
   ["%", "percent"],
   ["(", "open"],
   [")", "close"],
+  ["^", "power"],
+  ["!", "factorial"],
 ]);
-/** digits[.digits] | .digits | digits. then e[sign]digits; validated in readNumber. */
-const NUMBER_PATTERN = /([0-9]*)(?:\.([0-9]*))?(?:[eE]([+\-\u2212]?)([0-9]*))?/y;
+/** The functions of the scientific mode, by the name typed before their "(". */
+const FUNCTIONS = new Set(["sqrt", "exp", "ln", "log", "abs", "sin", "cos", "tan", "asin", "acos", "atan"]);
+const TRIGONOMETRIC = new Set(["sin", "cos", "tan", "asin", "acos", "atan"]);
+/** digits[.digits] | .digits | digits. then e[sign]digits; validated in readNumber. An "e"
+ * without digits after it is not an exponent ("2exp(1)" is 2 times exp(1)). */
+const NUMBER_PATTERN = /([0-9]*)(?:\.([0-9]*))?(?:[eE]([+\-\u2212]?)([0-9]+))?/y;
+const NAME_PATTERN = /[a-zA-Z]+/y;
 
 function isDigit(char) {
   return char >= "0" && char <= "9";
+}
+
+function isLetter(char) {
+  return (char >= "a" && char <= "z") || (char >= "A" && char <= "Z");
 }
 
 /** @returns {Token[]} */
@@ -285,6 +306,13 @@ function tokenize(text) {
       position = end;
       continue;
     }
+    if (isLetter(char)) {
+      NAME_PATTERN.lastIndex = position;
+      const name = NAME_PATTERN.exec(text)[0];
+      tokens.push(nameToken(name.toLowerCase()));
+      position += name.length;
+      continue;
+    }
     if (OPERATORS.has(char)) {
       tokens.push({ kind: "operator", operator: OPERATORS.get(char) });
     } else if (SYMBOLS.has(char)) {
@@ -297,6 +325,13 @@ function tokenize(text) {
   return tokens;
 }
 
+/** A function name or the constant pi (in any letter case); any other word is an error. */
+function nameToken(name) {
+  if (FUNCTIONS.has(name)) return { kind: "function", name };
+  if (name === "pi") return { kind: "constant" };
+  throw new CalcError(INVALID);
+}
+
 /** The literal at `start`: its syntax first (Invalid expression), then its length. */
 function readNumber(text, start) {
   NUMBER_PATTERN.lastIndex = start;
@@ -304,8 +339,13 @@ function readNumber(text, start) {
   const [literal, whole, fraction = "", exponentSign, exponentDigits] = match;
   const hasExponent = exponentSign !== undefined;
   if (whole === "" && fraction === "") throw new CalcError(INVALID);
-  if (hasExponent && (exponentDigits.length === 0 || exponentDigits.length > MAX_EXPONENT_DIGITS)) {
+  if (hasExponent && exponentDigits.length > MAX_EXPONENT_DIGITS) {
     throw new CalcError(INVALID);
+  }
+  if (!hasExponent && /[eE]/.test(text[start + literal.length] ?? "")) {
+    // An "e" that starts no function name is an exponent without digits.
+    NAME_PATTERN.lastIndex = start + literal.length;
+    if (!FUNCTIONS.has(NAME_PATTERN.exec(text)[0].toLowerCase())) throw new CalcError(INVALID);
   }
   if ((whole + fraction).replace(/^0+/, "").length > MAX_LITERAL_DIGITS) {
     throw new CalcError(NUMBER_TOO_LONG);
@@ -323,7 +363,7 @@ function tokenizeWithCarry(text, carry) {
   return [{ kind: "number", value: carried }, ...tokenize(text.slice(carry.display.length))];
 }
 
-/** carry.value when `text` is carry.display followed by (whitespace and) an operator or %. */
+/** carry.value when `text` is carry.display followed by (whitespace and) an operator, %, ^ or !. */
 function carriedValue(text, carry) {
   if (carry === null || typeof carry !== "object") return null;
   const { display, value } = carry;
@@ -331,21 +371,24 @@ function carriedValue(text, carry) {
   if (!text.startsWith(display)) return null;
   let next = display.length;
   while (next < text.length && WHITESPACE.includes(text[next])) next += 1;
-  if (!OPERATORS.has(text[next]) && text[next] !== "%") return null;
+  if (!OPERATORS.has(text[next]) && !CONTINUING.has(text[next])) return null;
   return parseValue(value);
 }
+
+/** Characters after a result that continue from it, besides the operators. */
+const CONTINUING = new Set(["%", "^", "!"]);
 
 function isOperator(token, ...operators) {
   return token !== undefined && token.kind === "operator" && operators.includes(token.operator);
 }
 
 /**
- * What `=` does before parsing: drop a trailing binary operator with the signs after it (or
- * trailing signs alone), then close the parentheses left open.
+ * What `=` does before parsing: drop a trailing binary operator (+ − × ÷ ^) with the signs
+ * after it (or trailing signs alone), then close the parentheses left open.
  */
 function completeAtEquals(tokens) {
   let runStart = tokens.length;
-  while (runStart > 0 && tokens[runStart - 1].kind === "operator") runStart -= 1;
+  while (runStart > 0 && ["operator", "power"].includes(tokens[runStart - 1].kind)) runStart -= 1;
   // `2*/` is two binary operators in a row, an error even at the end: keep it for the parser.
   const signsOnly = tokens.slice(runStart + 1).every((token) => isOperator(token, "+", "-"));
   const kept = signsOnly ? tokens.slice(0, runStart) : tokens;
@@ -361,14 +404,18 @@ function completeAtEquals(tokens) {
 // Syntax tree
 
 /**
- * @typedef {{type: "number", value: Decimal} | {type: "group", inner: Node}
+ * @typedef {{type: "number", value: Decimal} | {type: "pi"} | {type: "group", inner: Node}
+ *   | {type: "call", name: string, argument: Node}
  *   | {type: "sign", operator: "+" | "-", operand: Node} | {type: "percent", operand: Node}
+ *   | {type: "factorial", operand: Node} | {type: "power", base: Node, exponent: Node}
  *   | {type: "binary", operator: Operator, left: Node, right: Node}} Node
  */
 
 /**
- * Recursive descent, tightest first: primary, postfix %, unary signs, × ÷ (and implicit ×),
- * binary + −. Any syntax problem is an Invalid expression.
+ * Recursive descent, tightest first: primary (numbers, pi, groups, function calls), postfix
+ * % and !, ^ (right-associative; its exponent may carry signs), unary signs, × ÷ (and
+ * implicit ×), binary + −. So -2^2 is -(2^2) and 2^3! is 2^(3!). Any syntax problem is an
+ * Invalid expression.
  */
 class Parser {
   constructor(tokens) {
@@ -410,20 +457,23 @@ class Parser {
         const { operator } = this.next();
         node = { type: "binary", operator, left: node, right: this.signed() };
       } else if (this.atImplicitFactor()) {
-        node = { type: "binary", operator: "*", left: node, right: this.postfix() };
+        node = { type: "binary", operator: "*", left: node, right: this.power() };
       } else {
         return node;
       }
     }
   }
 
-  /** Implicit ×: a number, ")" or "%" then "(", or ")" or "%" then a number. */
+  /**
+   * Implicit × after an operand: before "(", a function or pi; before a number only after
+   * ")", "%", "!" or pi (`2pi`, `3sqrt(4)`, `2(3)!`, `(1)2`).
+   */
   atImplicitFactor() {
     const token = this.peek();
     if (token === undefined) return false;
-    if (token.kind === "open") return true;
+    if (["open", "function", "constant"].includes(token.kind)) return true;
     const previous = this.tokens[this.position - 1].kind;
-    return token.kind === "number" && (previous === "close" || previous === "percent");
+    return token.kind === "number" && ["close", "percent", "factorial", "constant"].includes(previous);
   }
 
   signed() {
@@ -431,21 +481,43 @@ class Parser {
       const { operator } = this.next();
       return { type: "sign", operator, operand: this.signed() };
     }
-    return this.postfix();
+    return this.power();
+  }
+
+  power() {
+    const base = this.postfix();
+    if (this.peek()?.kind !== "power") return base;
+    this.next();
+    return { type: "power", base, exponent: this.exponent() };
+  }
+
+  /** The right operand of ^: signs, then a power (so 2^3^2 is 2^(3^2) and 2^-1 is 0.5). */
+  exponent() {
+    if (isOperator(this.peek(), "+", "-")) {
+      const { operator } = this.next();
+      return { type: "sign", operator, operand: this.exponent() };
+    }
+    return this.power();
   }
 
   postfix() {
     let node = this.primary();
-    while (this.peek()?.kind === "percent") {
+    for (;;) {
+      const kind = this.peek()?.kind;
+      if (kind !== "percent" && kind !== "factorial") return node;
       this.next();
-      node = { type: "percent", operand: node };
+      node = { type: kind, operand: node };
     }
-    return node;
   }
 
   primary() {
     const token = this.next();
     if (token?.kind === "number") return { type: "number", value: token.value };
+    if (token?.kind === "constant") return { type: "pi" };
+    if (token?.kind === "function") {
+      if (this.peek()?.kind !== "open") throw new CalcError(INVALID);
+      return { type: "call", name: token.name, argument: this.primary().inner };
+    }
     if (token?.kind !== "open") throw new CalcError(INVALID);
     this.depth += 1;
     if (this.depth > MAX_NESTING) throw new CalcError(INVALID);
@@ -459,22 +531,152 @@ class Parser {
 // ---------------------------------------------------------------------------------------------
 // Evaluation (left to right: the first arithmetic error wins)
 
-/** @returns {Decimal} */
-function evaluateNode(node) {
+/**
+ * @param {Node} node
+ * @param {AngleUnit} angle
+ * @returns {Decimal}
+ */
+function evaluateNode(node, angle) {
   switch (node.type) {
     case "number":
       return checkRange(node.value);
+    case "pi":
+      return sci.PI;
     case "group":
-      return evaluateNode(node.inner);
+      return evaluateNode(node.inner, angle);
+    case "call":
+      return checkRange(callFunction(node, evaluateNode(node.argument, angle), angle));
     case "sign": {
-      const operand = evaluateNode(node.operand);
+      const operand = evaluateNode(node.operand, angle);
       return node.operator === "-" ? negate(operand) : operand;
     }
     case "percent":
-      return checkRange(percentOf(evaluateNode(node.operand)));
+      return checkRange(percentOf(evaluateNode(node.operand, angle)));
+    case "factorial":
+      return checkRange(sci.factorial(evaluateNode(node.operand, angle)));
+    case "power": {
+      const base = evaluateNode(node.base, angle);
+      return checkRange(sci.power(base, evaluateNode(node.exponent, angle)));
+    }
     default:
-      return evaluateBinary(node).value;
+      return evaluateBinary(node, angle).value;
   }
+}
+
+/** A function applied to its evaluated argument. */
+function callFunction({ name, argument }, x, angle) {
+  switch (name) {
+    case "sqrt":
+      return sci.sqrt(x);
+    case "exp":
+      return sci.exp(x);
+    case "ln":
+      return sci.ln(x);
+    case "log":
+      return sci.log10(x);
+    case "abs":
+      return decimal(1, x.coefficient, x.exponent);
+    case "sin":
+    case "cos":
+    case "tan":
+      return sci[name](x, angle, angle === "rad" ? piMultiple(argument) : null);
+    default:
+      return sci[name](x, angle);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Multiples of pi: how sin(pi) is exactly 0
+//
+// In radians, sin, cos and tan look at how their argument was written: when it is pi times an
+// exact rational (pi, 2pi, pi/6, -3*pi/4, pi/2+pi: literals combined with + − × ÷, % and
+// signs), that multiple is handed over with the value, and an angle that is a multiple of 30°
+// or 45° gets its exact answer (sin(pi) = 0, cos(pi/3) = 0.5, tan(pi/2) is Invalid input).
+// Any other argument is taken as the decimal it is: sin(3.14159) is not 0.
+
+/** @typedef {{num: bigint, den: bigint}} Ratio  num/den with den > 0 */
+
+/** @returns {Ratio} */
+function ratioOf(d) {
+  const num = d.sign < 0 ? -d.coefficient : d.coefficient;
+  return d.exponent >= 0
+    ? { num: num * powerOfTen(d.exponent), den: 1n }
+    : { num, den: powerOfTen(-d.exponent) };
+}
+
+/** a <operator> b on ratios, or null (division by zero). @returns {Ratio | null} */
+function combineRatios(operator, a, b) {
+  switch (operator) {
+    case "+":
+      return { num: a.num * b.den + b.num * a.den, den: a.den * b.den };
+    case "-":
+      return { num: a.num * b.den - b.num * a.den, den: a.den * b.den };
+    case "*":
+      return { num: a.num * b.num, den: a.den * b.den };
+    default:
+      if (b.num === 0n) return null;
+      return b.num < 0n ? { num: -a.num * b.den, den: a.den * -b.num } : { num: a.num * b.den, den: a.den * b.num };
+  }
+}
+
+/** The exact value of a node made of literals, + − × ÷, %, signs and groups; else null. */
+function exactRatio(node) {
+  switch (node.type) {
+    case "number":
+      return ratioOf(node.value);
+    case "group":
+      return exactRatio(node.inner);
+    case "sign":
+      return signedRatio(node.operator, exactRatio(node.operand));
+    case "percent": {
+      const ratio = exactRatio(node.operand);
+      return ratio && { num: ratio.num, den: ratio.den * 100n };
+    }
+    case "binary": {
+      if (isSumPercent(node)) return null;
+      const left = exactRatio(node.left);
+      const right = left && exactRatio(node.right);
+      return right && combineRatios(node.operator, left, right);
+    }
+    default:
+      return null;
+  }
+}
+
+function signedRatio(operator, ratio) {
+  return ratio && operator === "-" ? { num: -ratio.num, den: ratio.den } : ratio;
+}
+
+/** The exact multiple of pi a node is written as (pi/6 -> 1/6), or null. */
+function piMultiple(node) {
+  switch (node.type) {
+    case "pi":
+      return { num: 1n, den: 1n };
+    case "group":
+      return piMultiple(node.inner);
+    case "sign":
+      return signedRatio(node.operator, piMultiple(node.operand));
+    case "binary":
+      return isSumPercent(node) ? null : binaryPiMultiple(node);
+    default:
+      return null;
+  }
+}
+
+function binaryPiMultiple({ operator, left, right }) {
+  if (operator === "+" || operator === "-") {
+    const a = piMultiple(left);
+    const b = a && piMultiple(right);
+    return b && combineRatios(operator, a, b);
+  }
+  const a = piMultiple(left);
+  if (a) {
+    const b = exactRatio(right);
+    return b && combineRatios(operator, a, b);
+  }
+  const b = operator === "*" ? piMultiple(right) : null;
+  const factor = b && exactRatio(left);
+  return factor && combineRatios("*", factor, b);
 }
 
 /**
@@ -491,14 +693,14 @@ function isSumPercent(node) {
 }
 
 /** The value of a binary node and its evaluated right operand (what repeated `=` reuses). */
-function evaluateBinary(node) {
-  const left = evaluateNode(node.left);
+function evaluateBinary(node, angle) {
+  const left = evaluateNode(node.left, angle);
   if (isSumPercent(node)) {
-    const rate = checkRange(percentOf(evaluateNode(node.right.operand)));
+    const rate = checkRange(percentOf(evaluateNode(node.right.operand, angle)));
     const amount = checkRange(multiplyDecimals(left, rate));
     return { value: operate(node.operator, left, amount), operand: amount };
   }
-  const right = evaluateNode(node.right);
+  const right = evaluateNode(node.right, angle);
   return { value: operate(node.operator, left, right), operand: right };
 }
 
@@ -507,18 +709,18 @@ function success(value, repeat) {
   return { ok: true, display: toDisplayString(value), value: toValueString(value), repeat };
 }
 
-function evaluateTree(tree) {
-  if (tree.type !== "binary") return success(evaluateNode(tree), null);
-  const { value, operand } = evaluateBinary(tree);
+function evaluateTree(tree, angle) {
+  if (tree.type !== "binary") return success(evaluateNode(tree, angle), null);
+  const { value, operand } = evaluateBinary(tree, angle);
   return success(value, { operator: tree.operator, operand: toValueString(operand) });
 }
 
-/** Runs `compute`, turning a CalcError into {ok: false, error}. */
+/** Runs `compute`, turning a CalcError or a sci-math MathError into {ok: false, error}. */
 function guarded(compute) {
   try {
     return compute();
   } catch (error) {
-    if (error instanceof CalcError) return { ok: false, error: error.message };
+    if (error instanceof CalcError || error instanceof sci.MathError) return { ok: false, error: error.message };
     throw error;
   }
 }
@@ -543,16 +745,31 @@ function parseOperand(text) {
  * Evaluates an expression as `=` does.
  * @param {string} text  what the user typed (at most 256 characters, counted in code points)
  * @param {Carry | null} [carry]  the previous result: when `text` starts with carry.display
- *   followed by an operator or %, that number is carry.value at full precision
+ *   followed by an operator, %, ^ or !, that number is carry.value at full precision
+ * @param {AngleUnit} [angle]  degrees unless "rad"
  * @returns {Result}
  */
-export function evaluate(text, carry = null) {
+export function evaluate(text, carry = null, angle = "deg") {
   return guarded(() => {
     if (typeof text !== "string") throw new CalcError(INVALID);
     if (codePointCount(text) > MAX_LENGTH) throw new CalcError(TOO_LONG);
     const tokens = completeAtEquals(tokenizeWithCarry(text, carry));
-    return evaluateTree(new Parser(tokens).parse());
+    return evaluateTree(new Parser(tokens).parse(), angle === "rad" ? "rad" : "deg");
   });
+}
+
+/**
+ * Does the expression's result depend on the angle unit (does it call a trigonometric
+ * function)? False for text that does not tokenize.
+ * @param {string} text
+ * @returns {boolean}
+ */
+export function usesAngleUnit(text) {
+  try {
+    return tokenize(String(text)).some((token) => token.kind === "function" && TRIGONOMETRIC.has(token.name));
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -603,11 +820,15 @@ export function formatDisplay(value) {
 
 const PASTE_OPERATORS = new Map([
   ["*", "\u00d7"],
-  ["x", "\u00d7"],
-  ["X", "\u00d7"],
   ["/", "\u00f7"],
   ["-", "\u2212"],
   ["\u2013", "\u2212"],
+]);
+/** √ before a number or pi takes it as its argument; √( is sqrt(. */
+const PASTED_ROOT = /\u221a(?:([0-9.]+(?:[eE][+\-\u2212]?[0-9]+)?)|(pi|\u03c0))/g;
+const SUPERSCRIPTS = new Map([
+  ["\u00b2", "^2"],
+  ["\u00b3", "^3"],
 ]);
 
 /**
@@ -628,6 +849,23 @@ function normalizeNumber(run) {
   return groups.length === 1 ? `${first}.${groups[0]}` : run;
 }
 
+/** A run of letters: a function name or pi in lower case; x or X before one (or alone) is ×. */
+function normalizeWord(word) {
+  const lower = word.toLowerCase();
+  if (lower === "" || lower === "pi" || FUNCTIONS.has(lower)) return lower;
+  return lower[0] === "x" ? `\u00d7${normalizeWord(word.slice(1))}` : word;
+}
+
+/** The scientific symbols as the engine spells them: π pi, ² ^2, √2 sqrt(2), √( sqrt(. */
+function normalizeSymbols(expression) {
+  return expression
+    .replace(PASTED_ROOT, (_, number) => `sqrt(${number ?? "pi"})`)
+    .replaceAll("\u221a(", "sqrt(")
+    .replaceAll("\u03c0", "pi")
+    .replaceAll("**", "^")
+    .replace(/[\u00b2\u00b3]/g, (char) => SUPERSCRIPTS.get(char));
+}
+
 /**
  * Normalises pasted text into an expression, or rejects it whole.
  * @param {string} text
@@ -638,6 +876,7 @@ export function normalizePaste(text) {
   let expression = [...text].filter((char) => !WHITESPACE.includes(char)).join("");
   expression = expression.replace(/(?<=[0-9])['\u2019_](?=[0-9])/g, "");
   expression = expression.replace(/[0-9.,]+/g, normalizeNumber);
+  expression = normalizeSymbols(expression).replace(/[a-zA-Z]+/g, normalizeWord);
   expression = [...expression].map((char) => PASTE_OPERATORS.get(char) ?? char).join("");
   if (expression.endsWith("=")) expression = expression.slice(0, -1);
   const result = evaluate(expression);

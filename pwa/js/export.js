@@ -11,18 +11,19 @@ function csvField(value) {
 
 /** @param {import("./history.js").Entry[]} entries */
 export function toCsv(entries) {
-  const rows = [["created_at", "expression", "result", "value"]];
-  for (const e of entries) rows.push([e.created_at, e.expression, e.result, e.value ?? e.result]);
+  const rows = [["created_at", "expression", "result", "value", "angle"]];
+  for (const e of entries) rows.push([e.created_at, e.expression, e.result, e.value ?? e.result, e.angle ?? ""]);
   return rows.map((row) => row.map(csvField).join(",")).join("\r\n") + "\r\n";
 }
 
 /** @param {import("./history.js").Entry[]} entries */
 export function toJson(entries) {
-  const items = entries.map(({ expression, result, value, engine, created_at }) => ({
+  const items = entries.map(({ expression, result, value, engine, angle, created_at }) => ({
     expression,
     result,
     value: value ?? result,
     engine: engine ?? null,
+    angle: angle ?? null,
     created_at,
   }));
   const exportedAt = new Date().toISOString();

@@ -2,9 +2,11 @@
 // search, paging, reuse, copy, delete with undo, export, the premium sync status and the offer
 // to add the device's own calculations to a premium account.
 
-import { copyText, insertResult, reuse } from "./calculator.js";
+import { copyNumber, insertResult, reuse } from "./calculator.js";
 import { saveFile } from "./download.js";
 import { exportName, toCsv, toJson } from "./export.js";
+import { numberOptions, onNumberFormatChange } from "./number-settings.js";
+import { canonicalPaste, localizeExpression, localizeNumber } from "./numbers.js";
 
 /** @typedef {import("./history.js").History} History @typedef {import("./history.js").Entry} Entry */
 
@@ -55,7 +57,14 @@ export function show(next) {
   render();
 }
 
-const query = () => searchBox.value.trim();
+/** The search, canonical: typed in the locale's form ("1.234,5") or canonical ("1234.5"). */
+const query = () => canonicalPaste(searchBox.value.trim(), numberOptions());
+
+/** "expression = result" as the user reads it (the entry itself stays canonical). @param {Entry} entry */
+function shownText(entry) {
+  const options = numberOptions();
+  return `${localizeExpression(entry.expression, options)} = ${localizeNumber(entry.result, options)}`;
+}
 
 function entries() {
   const q = query();
@@ -117,11 +126,21 @@ function chip(label, name, onClick) {
   return button;
 }
 
+/** The angle unit a trigonometric entry was computed in. @param {"deg" | "rad"} angle */
+function angleTag(angle) {
+  const tag = document.createElement("span");
+  tag.className = "history-angle";
+  tag.textContent = angle === "rad" ? "RAD" : "DEG";
+  tag.title = angle === "rad" ? "Angles in radians" : "Angles in degrees";
+  return tag;
+}
+
 /** @param {Entry} entry */
 function item(entry) {
   const li = document.createElement("li");
   li.className = "history-entry";
-  const text = `${entry.expression} = ${entry.result}`;
+  const text = shownText(entry);
+  const result = localizeNumber(entry.result, numberOptions());
   const label = document.createElement("span");
   label.className = "history-text";
   label.textContent = text;
@@ -132,12 +151,13 @@ function item(entry) {
   actions.className = "history-actions";
   actions.append(
     chip("Reuse", `Reuse ${text}`, () => reuse(entry)),
-    chip("Insert", `Insert result ${entry.result}`, () => insertResult(entry)),
-    chip("Copy", `Copy result ${entry.result}`, () => copyText(entry.result)),
+    chip("Insert", `Insert result ${result}`, () => insertResult(entry)),
+    chip("Copy", `Copy result ${result}`, () => copyNumber(entry.result)),
   );
   if (entry.notSynced) actions.append(chip("Dismiss", `Dismiss ${text}`, () => dismiss(entry)));
   else if (entry.deletable !== false) actions.append(chip("Delete", `Delete ${text}`, () => remove([entry], `Deleted ${text}`)));
   li.append(label, time);
+  if (entry.angle) li.append(angleTag(entry.angle));
   if (entry.notSynced) {
     li.classList.add("not-synced");
     const why = document.createElement("span");
@@ -206,7 +226,7 @@ async function dismiss(entry) {
   await history.dismiss(entry).catch(() => {});
   if (found) found = { ...found, entries: found.entries.filter((e) => e.id !== entry.id) };
   render();
-  announce(`Dismissed ${entry.expression} = ${entry.result}`);
+  announce(`Dismissed ${shownText(entry)}`);
 }
 
 function clearAll() {
@@ -323,5 +343,6 @@ export function startPanel() {
   $("export-csv").addEventListener("click", () => exportHistory("csv"));
   $("export-json").addEventListener("click", () => exportHistory("json"));
   $("clear-history").addEventListener("click", clearAll);
+  onNumberFormatChange(render);
   setInterval(showSyncAge, 30000);
 }

@@ -6,11 +6,13 @@
 /**
  * A calculation as the history lists it.
  * @typedef {{id: string, expression: string, result: string, value: string,
- *   engine: number | null, created_at: string, pending?: boolean,
+ *   engine: number | null, created_at: string, angle?: "deg" | "rad", pending?: boolean,
  *   notSynced?: string | null, deletable?: boolean}} Entry
+ *   `angle`: the angle unit of a calculation that used sin, cos, tan or an inverse
  *   `pending`: not on the server yet; `notSynced`: why the server refused it (the user can
  *   dismiss it); `deletable` false: a row that no delete can name (made outside sync)
- * @typedef {{expression: string, result: string, value: string, engine: number}} Calculation
+ * @typedef {{expression: string, result: string, value: string, engine: number,
+ *   angle?: "deg" | "rad"}} Calculation
  * @typedef {{entries: Entry[], next: string | null}} Found
  *
  * @typedef {object} History

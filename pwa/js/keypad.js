@@ -4,13 +4,14 @@
 // Every function returns {state, notice}; `notice` is a sentence to announce when a key was
 // refused (or null). The rules are those of the calculator spec: at most 15 digits a number,
 // a second operator replaces the first except a minus that becomes a sign, parentheses
-// nested at most 25 deep. Nothing here touches the DOM.
+// nested at most 25 deep; the scientific keys insert a function name with its "(", pi, ^ or !,
+// and backspace takes a function name or pi away whole. Nothing here touches the DOM.
 
 export const MAX_DIGITS = 15;
 export const MAX_DEPTH = 25;
 export const MAX_LENGTH = 256;
 
-const BINARY = new Set(["+", "−", "×", "÷", "-", "*", "/"]);
+const BINARY = new Set(["+", "−", "×", "÷", "-", "*", "/", "^"]);
 const MINUS = new Set(["−", "-"]);
 const NUMBER_CHAR = /[0-9.]/;
 
@@ -136,12 +137,42 @@ export function operator(s, op) {
   return edit(replaceSelection(s, op));
 }
 
-/** @param {EditState} s @returns {Edit} */
-export function percent(s) {
+/** A postfix key after its operand. @param {EditState} s @param {"%" | "!"} symbol @returns {Edit} */
+export function percent(s, symbol = "%") {
   const prev = charBefore(s.text, s.start);
   if (prev === "" || prev === "(" || BINARY.has(prev)) return edit(s, "Enter a number first");
-  if (tooLong(s, "%")) return edit(s, "Expression too long");
-  return edit(replaceSelection(s, "%"));
+  if (tooLong(s, symbol)) return edit(s, "Expression too long");
+  return edit(replaceSelection(s, symbol));
+}
+
+/** The postfix factorial: like %. @param {EditState} s @returns {Edit} */
+export function factorial(s) {
+  return percent(s, "!");
+}
+
+/**
+ * A function key: its name and "(" at the caret (`sqrt(`, `sin(`; `1/(` for the reciprocal).
+ * @param {EditState} s @param {string} opening the text ending in "("
+ * @returns {Edit}
+ */
+export function openFunction(s, opening) {
+  if (tooLong(s, opening)) return edit(s, "Expression too long");
+  if (openDepth(s.text, s.start) >= MAX_DEPTH) return edit(s, `At most ${MAX_DEPTH} nested parentheses`);
+  return edit(replaceSelection(s, opening));
+}
+
+/** The constant pi at the caret. @param {EditState} s @returns {Edit} */
+export function pi(s) {
+  if (tooLong(s, "pi")) return edit(s, "Expression too long");
+  return edit(replaceSelection(s, "pi"));
+}
+
+/** x²: "^2" after an operand. @param {EditState} s @returns {Edit} */
+export function square(s) {
+  const prev = charBefore(s.text, s.start);
+  if (prev === "" || prev === "(" || BINARY.has(prev)) return edit(s, "Enter a number first");
+  if (tooLong(s, "^2")) return edit(s, "Expression too long");
+  return edit(replaceSelection(s, "^2"));
 }
 
 /** @param {EditState} s @param {"(" | ")"} paren @returns {Edit} */
@@ -166,7 +197,7 @@ export function changeSign(s) {
   if (from === to) {
     const at = indexBefore(text, s.start);
     if (at >= 0 && text[at] === ")") {
-      from = matchingOpen(text, at);
+      from = nameStart(text, matchingOpen(text, at));
       if (from < 0) return edit(s);
     } else if (at >= 0 && isSign(text, at)) {
       return edit(removeAt(s, at));
@@ -195,17 +226,26 @@ function matchingOpen(text, closeAt) {
   return -1;
 }
 
+/** Where the function name before the "(" at `open` starts (`open` itself if none). */
+function nameStart(text, open) {
+  let from = open;
+  while (from > 0 && /[a-z]/i.test(text[from - 1])) from -= 1;
+  return from;
+}
+
 function removeAt(s, i) {
   const text = s.text.slice(0, i) + s.text.slice(i + 1);
   const shift = (p) => (p > i ? p - 1 : p);
   return { text, start: shift(s.start), end: shift(s.end) };
 }
 
-/** @param {EditState} s @returns {Edit} */
+/** Backspace; right after `name(` or `pi` it takes the whole word. @param {EditState} s @returns {Edit} */
 export function backspace(s) {
   if (s.start !== s.end) return edit(replaceSelection(s, ""));
   if (s.start === 0) return edit(s);
-  return edit(replaceSelection({ ...s, start: s.start - 1 }, ""));
+  const word = /(?:[a-z]+\(|pi)$/i.exec(s.text.slice(0, s.start));
+  const length = word ? word[0].length : 1;
+  return edit(replaceSelection({ ...s, start: s.start - length }, ""));
 }
 
 /** Clear entry: remove the number at (or just before) the caret, with its sign. */

@@ -1,9 +1,10 @@
 // The device's own history (the free tier, and anyone signed out): the newest 1,000
 // calculations in localStorage, behind the History interface (history.js).
 //
-// Entries are kept newest first as {id, expression, result, value, engine, created_at,
+// Entries are kept newest first as {id, expression, result, value, engine, created_at, angle?,
 // uploaded_to?}: `result` is the shown 15-digit result, `value` the full-precision one (for
 // reuse), `engine` the engine version that computed it (old entries are never re-evaluated),
+// `angle` the angle unit of a trigonometric calculation,
 // `uploaded_to` the premium account it was added to (it is never offered to another). `id` is
 // a UUID: the entry's identity when it is uploaded. When the browser's quota is exceeded, the
 // oldest entries are dropped until the newest fits, and the caller is told how many went; the
@@ -16,7 +17,7 @@ export const HISTORY_LIMIT = 1000;
 
 /**
  * @typedef {{id: string, expression: string, result: string, value: string, engine: number,
- *            created_at: string, uploaded_to?: string}} Entry
+ *            created_at: string, angle?: "deg" | "rad", uploaded_to?: string}} Entry
  * @typedef {{saved: boolean, dropped: number}} SaveReport
  */
 
@@ -93,7 +94,7 @@ export class HistoryStore {
 
   /**
    * Add a calculation (newest first) and save.
-   * @param {{expression: string, result: string, value: string, engine: number}} calc
+   * @param {import("./history.js").Calculation} calc
    * @returns {{entry: Entry, report: SaveReport}}
    */
   add(calc) {

@@ -46,12 +46,14 @@ function cacheRow({ device_id, seq, op_id = null, entry_id = null, created_at, e
 
 /**
  * A create op for a calculation.
- * @param {{expression: string, result: string, value?: string, engine?: number | null}} calc
+ * @param {{expression: string, result: string, value?: string, engine?: number | null,
+ *   angle?: "deg" | "rad"}} calc  `angle`: the unit of a trigonometric calculation
  * @param {string} created_at
  * @param {string | null} [entry_id] its stable identity when it is sent again (docs/sync-protocol.md)
  */
-export function createOp({ expression, result, value, engine }, created_at, entry_id = null) {
-  const data = { expression, result, metadata: { value: value ?? result, engine: engine ?? null } };
+export function createOp({ expression, result, value, engine, angle }, created_at, entry_id = null) {
+  const metadata = { value: value ?? result, engine: engine ?? null, ...(angle && { angle }) };
+  const data = { expression, result, metadata };
   return { op_id: uuid(), kind: "create", created_at, ...(entry_id && { entry_id }), data };
 }
 

@@ -13,7 +13,7 @@ import { SyncClient } from "./sync-client.js";
 const REJECTED = "rejected:";
 
 function toEntry(id, row, extra = {}) {
-  const { value, engine } = row.metadata ?? {};
+  const { value, engine, angle } = row.metadata ?? {};
   return {
     id,
     device_id: row.device_id ?? null,
@@ -23,6 +23,7 @@ function toEntry(id, row, extra = {}) {
     result: row.result,
     value: typeof value === "string" ? value : row.result,
     engine: engine ?? null,
+    ...((angle === "deg" || angle === "rad") && { angle }),
     deletable: Boolean(row.device_id),
     ...extra,
   };

@@ -16,6 +16,7 @@ from tests.calc_cases import (
     generate_expressions,
     generate_follow_ups,
     generate_pastes,
+    generate_scientific_calls,
 )
 
 
@@ -32,9 +33,26 @@ def test_generated_expressions_are_deterministic_and_reach_every_outcome() -> No
         "ok" if result["ok"] else result["error"]
         for result in (ref.evaluate(text) for text in expressions)
     )
-    assert set(outcomes) == {"ok", *get_args(ref.ErrorMessage)}
+    # Every outcome but a function's domain error, which the scientific generator reaches.
+    assert set(outcomes) >= {"ok", *get_args(ref.ErrorMessage)} - {"Invalid input"}
     assert outcomes["ok"] > 0.7 * len(expressions)
-    assert min(outcomes.values()) >= 10
+    assert min(count for outcome, count in outcomes.items() if outcome != "Invalid input") >= 10
+
+
+def test_generated_scientific_calls_are_deterministic_and_reach_every_outcome() -> None:
+    calls = generate_scientific_calls(seed=2026, count=3000)
+    assert calls == generate_scientific_calls(seed=2026, count=3000)
+    outcomes = Counter(
+        "ok" if result["ok"] else result["error"]
+        for result in (ref.evaluate(c.text, angle=c.angle) for c in calls)
+    )
+    assert outcomes["ok"] > 0.6 * len(calls)
+    for outcome in ("Invalid input", "Overflow", "Cannot divide by zero", "Invalid expression"):
+        assert outcomes[outcome] >= 10, outcomes
+    text = "".join(call.text for call in calls)
+    for fragment in ("^-", "^(", "!", ")!", "2pi", "pi/", "sqrt(", "asin(", "atan(", "log("):
+        assert fragment in text, fragment
+    assert {call.angle for call in calls} == {"deg", "rad"}
 
 
 def test_generated_expressions_exercise_the_whole_grammar() -> None:
