@@ -10,6 +10,7 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from playwright.sync_api import Browser, Locator, Page, Response, Route, expect
 
 from e2e.accounts import sign_in, sign_out
@@ -284,6 +285,7 @@ def test_a_calculation_the_server_refuses_stays_marked_not_synced_until_dismisse
     assert console_errors == []
 
 
+@pytest.mark.slow  # 18 s; tests/integration/test_sync_edges.py proves the protocol in make test
 def test_after_a_restore_to_an_earlier_backup_devices_send_again_what_the_server_lost(
     browser: Browser, make_database: Callable[[], str], tmp_path: Path
 ) -> None:
