@@ -319,3 +319,19 @@ def test_a_function_result_reaches_a_second_device_with_its_angle_unit(
     other_context.close()
     assert other_errors == []
     assert console_errors == []
+
+
+def test_the_standard_mode_shows_the_angle_unit_while_the_expression_uses_it(
+    page: Page, console_errors: list[str]
+) -> None:
+    open_calculator(page)
+    indicator = page.get_by_role("region", name="Calculator").get_by_title("Angles in degrees")
+    expect(indicator).to_be_hidden()
+    expression(page).click()
+    page.keyboard.type("2+cos(60")
+    expect(indicator).to_have_text("DEG")
+    page.keyboard.press("Enter")
+    expect(result(page)).to_have_text("2.5")
+    click_keys(page, "AC")
+    expect(indicator).to_be_hidden()
+    assert console_errors == []

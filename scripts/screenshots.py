@@ -1,4 +1,5 @@
-"""Take the screenshots in docs/screenshots/ (phone 360x800 and desktop, light and dark).
+"""Take the screenshots in docs/screenshots/ (phone 360x800 and desktop, light and dark, and
+each in the scientific mode).
 
 .venv/bin/python -m scripts.screenshots
 """
@@ -49,8 +50,14 @@ def main() -> None:
                     for text in ("0.1+0.2", "200+10%", "1/3", "6/2(1+2)"):
                         calculate(page, text)
                     page.screenshot(path=OUT / f"{view}-{scheme}.png")
-                    context.close()
                     print(f"{view}-{scheme}.png")
+                    if scheme == "light":  # the scientific mode, once per view
+                        page.get_by_role("switch", name="Scientific").click()
+                        for text in ("sqrt(2)^2", "sin(30)+2^10"):
+                            calculate(page, text)
+                        page.screenshot(path=OUT / f"{view}-scientific.png")
+                        print(f"{view}-scientific.png")
+                    context.close()
             browser.close()
 
 

@@ -141,6 +141,7 @@ function labelDecimalKey() {
 /** Keep the draft, and never show a result that belongs to another expression. */
 function expressionChanged() {
   saveDraft();
+  scientific.expressionUsesAngleUnit(engine.usesAngleUnit(expressionText));
   if (!resultIsShown() && resultText) showResultText("");
 }
 

@@ -1,7 +1,7 @@
 // The scientific mode's two settings, both kept on the device: the Standard / Scientific
 // switch (shows the function keys) and the angle unit (degrees or radians) that sin, cos, tan
-// and their inverses use. The angle unit is shown on the display and announced when it
-// changes. Everything else about the functions (keys, grammar) is the calculator's and the
+// and their inverses use. The angle unit is shown on the display in the scientific mode, and
+// in the standard one while the expression uses it; a change is announced. Everything else about the functions (keys, grammar) is the calculator's and the
 // engine's.
 
 const SETTINGS_KEY = "calcapp.scientific.v1";
@@ -12,6 +12,8 @@ const UNIT_NAMES = { deg: "degrees", rad: "radians" };
 const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
 
 let settings = { scientific: false, angle: /** @type {AngleUnit} */ ("deg") };
+/** Does the expression on screen use the angle unit (then it shows in the standard mode too)? */
+let expressionUsesAngle = false;
 /** @type {Storage} */
 let storage;
 /** @type {(message: string) => void} */
@@ -20,6 +22,13 @@ let announce = () => {};
 /** The angle unit expressions are evaluated in now. @returns {AngleUnit} */
 export function angleUnit() {
   return settings.angle;
+}
+
+/** The expression changed: show the angle unit whenever it matters. @param {boolean} uses */
+export function expressionUsesAngleUnit(uses) {
+  if (uses === expressionUsesAngle) return;
+  expressionUsesAngle = uses;
+  render();
 }
 
 /** Use `unit` from now on (a reused history entry brings its own). @param {AngleUnit} unit */
@@ -64,7 +73,7 @@ function render() {
   $("mode-switch").setAttribute("aria-checked", String(scientific));
   $("sci-keys").hidden = !scientific;
   const indicator = $("angle-indicator");
-  indicator.hidden = !scientific;
+  indicator.hidden = !scientific && !expressionUsesAngle;
   indicator.textContent = angle.toUpperCase();
   indicator.title = `Angles in ${UNIT_NAMES[angle]}`;
   $("angle-unit").textContent = angle.toUpperCase();
