@@ -2,9 +2,10 @@
 
 Used by bench/pwa_weight.py (same server, same browser). Each function is timed through the
 engine's public `evaluate` on a spread of arguments (small and large, exact cases such as
-`sqrt(16)` and `4^1.5` that run the Ziv loop to its end, both angle units), each call once
-after one warm-up pass; the baseline is a standard expression (`123456789÷7+0.1×3`) timed the
-same way in the same page.
+`sqrt(16)` and `4^1.5` that run the Ziv loop to its end, both angle units), in a page that has
+finished loading (its service worker active and its precache done) and after one warm-up pass
+over every case; the baseline is a standard expression (`123456789÷7+0.1×3`) timed the same
+way in the same page.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from __future__ import annotations
 from typing import Any
 
 from playwright.sync_api import Browser
+
+from tests.browser import wait_for_service_worker
 
 CASES: dict[str, list[str]] = {
     "sqrt": ["sqrt(2)", "sqrt(16)", "sqrt(0.000123)", "sqrt(9.87654321e300)"],
@@ -33,14 +36,17 @@ ROUNDS = 50
 TIME_CALLS = """async ([cases, rounds]) => {
     const engine = await import("/js/engine.js");
     const times = {};
+    for (const texts of Object.values(cases)) {
+        for (const text of texts) engine.evaluate(text, null, "rad");  // warm-up
+    }
     for (const [name, texts] of Object.entries(cases)) {
         const samples = [];
-        for (let round = 0; round <= rounds; round += 1) {
+        for (let round = 0; round < rounds; round += 1) {
             for (const unit of ["deg", "rad"]) {
                 for (const text of texts) {
                     const start = performance.now();
                     engine.evaluate(text, null, unit);
-                    if (round > 0) samples.push(performance.now() - start);  // round 0 warms up
+                    samples.push(performance.now() - start);
                 }
             }
         }
@@ -57,6 +63,7 @@ def function_timings(browser: Browser, base_url: str) -> dict[str, Any]:
     context = browser.new_context()
     page = context.new_page()
     page.goto(base_url)
+    wait_for_service_worker(page)
     timings: dict[str, Any] = page.evaluate(TIME_CALLS, [{**CASES, "baseline": BASELINE}, ROUNDS])
     context.close()
     return timings

@@ -26,6 +26,9 @@ How every result is correctly rounded:
 Magnitudes are estimated before anything big is built (no 10^10000000, no 4000!), and every
 context has exponent limits far beyond the calculator's range, so nothing traps or goes
 subnormal; the range rule (`within_range`) is applied to the rounded result.
+
+One module of ~700 lines on purpose: it mirrors `sci-math.js` function for function, so that a
+difference between the twins can be found by reading them side by side.
 """
 
 from __future__ import annotations
