@@ -132,6 +132,7 @@ def test_another_device_shows_them_and_deletes_reach_every_device(
     assert console_errors == []
 
 
+@pytest.mark.slow  # 10 s; tests/integration/test_faults.py restarts servers in make test
 def test_ops_queued_while_the_server_is_down_arrive_once_after_it_restarts(
     browser: Browser, database_url: str
 ) -> None:
