@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 from uuid import uuid4
 
 import httpx
 from playwright.sync_api import BrowserContext, Locator, Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 PASSWORD = "Correct-horse-7"
 
@@ -53,5 +55,7 @@ def back_online(page: Page, arrived: Locator) -> None:
     try_again = page.get_by_role("button", name="Try again")
     expect(try_again.or_(arrived)).to_be_visible()
     if try_again.is_visible():
-        try_again.click()
+        # The "online" event may take the page on between the check and the click.
+        with contextlib.suppress(PlaywrightTimeoutError):
+            try_again.click(timeout=5_000)
     expect(arrived).to_be_visible()
