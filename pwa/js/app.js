@@ -52,7 +52,9 @@ function use(next) {
 function usePremium(userId) {
   if (history instanceof SyncedHistory && history.userId === userId) return;
   const synced = new SyncedHistory(userId);
-  synced.events.addEventListener("state", (event) => panel.showSyncState(/** @type {CustomEvent} */ (event).detail));
+  synced.events.addEventListener("state", (event) => {
+    if (history === synced) panel.showSyncState(/** @type {CustomEvent} */ (event).detail);
+  });
   synced.events.addEventListener("account", checkAccount); // the session is another account's
   synced.ready.catch(() => history === synced && use(local)); // IndexedDB unusable: the local history works
   use(synced);

@@ -45,6 +45,7 @@ export function show(next) {
   found = null;
   shownCount = PAGE_SIZE;
   $("sync-status").hidden = next.kind !== "synced";
+  if (next.kind === "synced") showSyncState(next.syncState()); // never the previous account's
   if (!wired.has(next)) {
     wired.add(next);
     next.onChange(() => {
@@ -280,10 +281,10 @@ const SYNC_TEXT = {
 /** @type {import("./sync-client.js").SyncState | null} */
 let syncState = null;
 
-/** @param {import("./sync-client.js").SyncState} state */
+/** @param {import("./sync-client.js").SyncState | null} state null: not known yet */
 export function showSyncState(state) {
   syncState = state;
-  const text = SYNC_TEXT[state.mode](state.waiting);
+  const text = state ? SYNC_TEXT[state.mode](state.waiting) : "";
   if ($("sync-text").textContent !== text) $("sync-text").textContent = text; // a polite live region
   showSyncAge();
 }

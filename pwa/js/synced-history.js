@@ -80,6 +80,11 @@ export class SyncedHistory {
     this.listeners.forEach((listener) => listener());
   }
 
+  /** The sync state last reported (null: none yet). */
+  syncState() {
+    return this.client.told ? this.client.state : null;
+  }
+
   list() {
     return this.entries;
   }
