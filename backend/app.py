@@ -15,8 +15,8 @@ from litestar.openapi.plugins import JsonRenderPlugin, YamlRenderPlugin
 
 from backend import health, migrate
 from backend.accounts import routes as accounts
+from backend.accounts.auth import authentication, provide_account
 from backend.accounts.passwords import PasswordHasher
-from backend.accounts.sessions import provide_viewer
 from backend.billing import routes as billing
 from backend.billing.gateway import StripeGateway
 from backend.db import database_lifespan, provide_engine, provide_session
@@ -96,7 +96,7 @@ def create_app(settings: Settings) -> Litestar:
             "engine": Provide(provide_engine, sync_to_thread=False),
             "probe": Provide(lambda: probe, sync_to_thread=False),
             "db_session": Provide(provide_session),
-            "viewer": Provide(provide_viewer),
+            "account": Provide(provide_account, sync_to_thread=False),
             "settings": Provide(lambda: settings, sync_to_thread=False),
             "hasher": Provide(lambda: hasher, sync_to_thread=False),
             "mailer": Provide(lambda: mailer, sync_to_thread=False),
@@ -129,6 +129,8 @@ def create_app(settings: Settings) -> Litestar:
                 PATH_METRICS,
             ],
         ),
+        # `request.user`: the session's account (or None), for the routes' guards and handlers.
+        middleware=[authentication],
         request_max_body_size=MAX_BODY_BYTES,
         openapi_config=OpenAPIConfig(
             title="Calcapp API",

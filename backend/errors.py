@@ -58,6 +58,11 @@ class NotAuthenticatedError(AppError):
     code = "not_authenticated"
 
 
+class PremiumRequiredError(AppError):
+    status_code = 403
+    code = "premium_required"
+
+
 class NotFoundError(AppError):
     status_code = 404
     code = "not_found"

@@ -71,11 +71,6 @@ class PoolCollector(Collector):
             ("calcapp_db_pool_size", "Connections the pool keeps open at most", pool.size()),
             ("calcapp_db_pool_checked_out", "Connections in use by requests", pool.checkedout()),
             ("calcapp_db_pool_checked_in", "Idle connections in the pool", pool.checkedin()),
-            (
-                "calcapp_db_pool_overflow",
-                "Connections open beyond the pool size",
-                max(0, pool.overflow()),
-            ),
         )
         for name, documentation, value in gauges:
             yield GaugeMetricFamily(name, documentation, value=value)

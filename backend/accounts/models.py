@@ -4,12 +4,23 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy import DateTime, ForeignKey, LargeBinary, String, func, text
 from sqlalchemy.dialects.postgresql import CITEXT
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.db import Base
+
+
+class Person(Protocol):
+    """What other features rely on of an account: a `User` row or the request's `Account`."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+
+    @property
+    def email(self) -> str: ...
 
 
 class User(Base):

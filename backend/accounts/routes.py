@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from backend import ratelimit
 from backend.accounts import agents, service, sessions
+from backend.accounts.auth import Account, requires_user
 from backend.accounts.passwords import PasswordHasher
 from backend.accounts.schemas import (
     EmailConfirmed,
@@ -35,7 +36,6 @@ from backend.accounts.schemas import (
     SignupIn,
     TokenIn,
 )
-from backend.accounts.sessions import Viewer, signed_in
 from backend.billing import service as billing_service
 from backend.billing.gateway import StripeGateway
 from backend.clients import client_address
@@ -246,13 +246,12 @@ async def undo_email_change(
 async def resend_verification(
     db_session: Provided[AsyncSession],
     engine: Provided[AsyncEngine],
-    viewer: Provided[Viewer],
+    account: Provided[Account],
     accounts: Provided[service.Accounts],
     mailer: Provided[Mailer],
 ) -> Response[Message]:
-    user = signed_in(viewer)
-    await ratelimit.check(engine, RESEND_PER_ACCOUNT, str(user.id))
-    await service.resend_verification(db_session, user, accounts)
+    await ratelimit.check(engine, RESEND_PER_ACCOUNT, str(account.id))
+    await service.resend_verification(db_session, account, accounts)
     answer = Message("We sent the confirmation link again.")
     return with_mail(answer, HTTP_202_ACCEPTED, accounts.outbox, mailer)
 
@@ -295,18 +294,15 @@ async def reset_password(
 
 
 @get("/auth/session", summary="Who is signed in: the account, or null (200 either way)")
-async def session_state(
-    db_session: Provided[AsyncSession], viewer: Provided[Viewer]
-) -> SessionState:
+async def session_state(request: Request[Account | None, Any, Any]) -> SessionState:
     """What a page asks first: being signed out is an answer here, not a 401 failure."""
-    if viewer.user is None:
-        return SessionState(account=None)
-    return SessionState(account=await service.to_me(db_session, viewer.user, viewer.premium))
+    account = request.user
+    return SessionState(account=None if account is None else service.me_of(account))
 
 
 @get("/me", summary="The signed-in account", responses=failures(401))
-async def me(db_session: Provided[AsyncSession], viewer: Provided[Viewer]) -> Me:
-    return await service.to_me(db_session, signed_in(viewer), viewer.premium)
+async def me(account: Provided[Account]) -> Me:
+    return service.me_of(account)
 
 
 @patch(
@@ -318,11 +314,11 @@ async def update_me(
     data: JSONBody[ProfileIn],
     db_session: Provided[AsyncSession],
     engine: Provided[AsyncEngine],
-    viewer: Provided[Viewer],
+    account: Provided[Account],
     accounts: Provided[service.Accounts],
     mailer: Provided[Mailer],
 ) -> Response[Me]:
-    user = signed_in(viewer)
+    user = await service.user_of(db_session, account)
     if isinstance(data.email, str):  # the current password is asked for, and guessed at
         await failures_counted(
             engine,
@@ -332,7 +328,7 @@ async def update_me(
         )
     else:
         await service.update_profile(db_session, user, data, accounts)
-    updated = await service.to_me(db_session, user, viewer.premium)
+    updated = await service.to_me(db_session, user, account.premium)
     return with_mail(updated, HTTP_200_OK, accounts.outbox, mailer)
 
 
@@ -347,12 +343,12 @@ async def change_password(
     request: AnyRequest,
     db_session: Provided[AsyncSession],
     engine: Provided[AsyncEngine],
-    viewer: Provided[Viewer],
+    account: Provided[Account],
     accounts: Provided[service.Accounts],
     mailer: Provided[Mailer],
     settings: Provided[Settings],
 ) -> Response[None]:
-    user = signed_in(viewer)
+    user = await service.user_of(db_session, account)
     keep = sessions.token_of(request, secure=settings.is_production)
     await failures_counted(
         engine,
@@ -372,10 +368,10 @@ async def change_password(
     responses=failures(401),
 )
 async def export(
-    db_session: Provided[AsyncSession], engine: Provided[AsyncEngine], viewer: Provided[Viewer]
+    db_session: Provided[AsyncSession], engine: Provided[AsyncEngine], account: Provided[Account]
 ) -> Stream:
     """Streamed: the memory it takes does not grow with the history."""
-    user = signed_in(viewer)
+    user = await service.user_of(db_session, account)
     head = await service.export_head(db_session, user)
     disposition = 'attachment; filename="calcapp-export.json"'
     return Stream(
@@ -386,8 +382,7 @@ async def export(
 
 
 @get("/me/sessions", summary="The account's signed-in devices", responses=failures(401))
-async def list_sessions(db_session: Provided[AsyncSession], viewer: Provided[Viewer]) -> Sessions:
-    user = signed_in(viewer)
+async def list_sessions(db_session: Provided[AsyncSession], account: Provided[Account]) -> Sessions:
     return Sessions(
         items=[
             SessionOut(
@@ -395,9 +390,9 @@ async def list_sessions(db_session: Provided[AsyncSession], viewer: Provided[Vie
                 device=agents.describe(found.user_agent),
                 created_at=found.created_at,
                 last_used_at=found.last_used_at,
-                current=found.id == viewer.session_id,
+                current=found.id == account.session_id,
             )
-            for found in await sessions.live_sessions(db_session, user.id)
+            for found in await sessions.live_sessions(db_session, account.id)
         ]
     )
 
@@ -417,12 +412,11 @@ async def list_sessions(db_session: Provided[AsyncSession], viewer: Provided[Vie
     | no_content("That device is signed out"),
 )
 async def end_session(
-    session_id: FromPath[uuid.UUID], db_session: Provided[AsyncSession], viewer: Provided[Viewer]
+    session_id: FromPath[uuid.UUID], db_session: Provided[AsyncSession], account: Provided[Account]
 ) -> None:
-    user = signed_in(viewer)
-    if session_id == viewer.session_id:
+    if session_id == account.session_id:
         raise CurrentSessionError("This is the session of this device: sign out instead")
-    if not await sessions.end_by_id(db_session, user.id, session_id):
+    if not await sessions.end_by_id(db_session, account.id, session_id):
         raise NotFoundError("No such session")
 
 
@@ -435,12 +429,11 @@ async def end_session(
 async def end_other_sessions(
     request: AnyRequest,
     db_session: Provided[AsyncSession],
-    viewer: Provided[Viewer],
+    account: Provided[Account],
     settings: Provided[Settings],
 ) -> None:
-    user = signed_in(viewer)
     keep = sessions.token_of(request, secure=settings.is_production)
-    await sessions.end_all(db_session, user.id, keep=keep)
+    await sessions.end_all(db_session, account.id, keep=keep)
 
 
 @delete(
@@ -463,12 +456,12 @@ async def delete_me(
     data: JSONBody[PasswordIn],
     db_session: Provided[AsyncSession],
     engine: Provided[AsyncEngine],
-    viewer: Provided[Viewer],
+    account: Provided[Account],
     hasher: Provided[PasswordHasher],
     settings: Provided[Settings],
     gateway: Provided[StripeGateway | None],
 ) -> Response[None]:
-    user = signed_in(viewer)
+    user = await service.user_of(db_session, account)
     await failures_counted(
         engine,
         DELETE_FAILURES,
@@ -498,6 +491,21 @@ async def me_options() -> Response[None]:
 
 
 def router() -> Router:
+    signed_in = Router(
+        path="/",
+        guards=[requires_user],
+        route_handlers=[
+            resend_verification,
+            me,
+            update_me,
+            change_password,
+            export,
+            list_sessions,
+            end_session,
+            end_other_sessions,
+            delete_me,
+        ],
+    )
     return Router(
         path="/",
         route_handlers=[
@@ -507,19 +515,11 @@ def router() -> Router:
             login,
             logout,
             verify_email,
-            resend_verification,
             forgot_password,
             reset_password,
             undo_email_change,
             session_state,
-            me,
-            update_me,
-            change_password,
-            export,
-            list_sessions,
-            end_session,
-            end_other_sessions,
-            delete_me,
+            signed_in,
         ],
         dependencies={
             "accounts": Provide(accounts_context, sync_to_thread=False),

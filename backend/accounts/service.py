@@ -19,12 +19,13 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from backend.accounts import emails, sessions, tokens
+from backend.accounts.auth import Account
 from backend.accounts.models import User
 from backend.accounts.passwords import PasswordHasher, password_problem
 from backend.accounts.schemas import LoginIn, Me, ProfileIn, SignupIn
 from backend.billing import premium
 from backend.billing.models import PaymentHistory, Subscription
-from backend.errors import AppError, InvalidFieldError
+from backend.errors import AppError, InvalidFieldError, NotAuthenticatedError
 from backend.mail import MailOutbox
 from backend.settings import Network
 from sync.tables import calculation_history
@@ -73,17 +74,36 @@ async def live_user(db: AsyncSession, email: str) -> User | None:
     return user
 
 
+def me_of(account: Account) -> Me:
+    """The account as `GET /me` shows it, from what the session lookup found."""
+    return _me(account, account.pending_email, premium=account.premium)
+
+
+async def user_of(db: AsyncSession, account: Account) -> User:
+    """The signed-in account's row, to change it (401 when it went meanwhile)."""
+    user = await db.get(User, account.id)
+    if user is None or user.deleted_at is not None:
+        raise NotAuthenticatedError("Sign in to continue")
+    return user
+
+
 async def to_me(db: AsyncSession, user: User, premium_now: bool | None = None) -> Me:
     """The account as `GET /me` shows it (`premium_now`: when the caller knows it already)."""
+    pending = await tokens.pending_email(db, user.id, user.email)
+    premium_ = await premium.is_premium(db, user.id) if premium_now is None else premium_now
+    return _me(user, pending, premium=premium_)
+
+
+def _me(account: User | Account, pending_email: str | None, *, premium: bool) -> Me:
     return Me(
-        id=user.id,
-        email=user.email,
-        display_name=user.display_name,
-        email_verified=user.email_verified,
-        pending_email=await tokens.pending_email(db, user.id, user.email),
-        created_at=user.created_at,
-        premium=await premium.is_premium(db, user.id) if premium_now is None else premium_now,
-        password_change_required=user.password_change_required,
+        id=account.id,
+        email=account.email,
+        display_name=account.display_name,
+        email_verified=account.email_verified,
+        pending_email=pending_email,
+        created_at=account.created_at,
+        premium=premium,
+        password_change_required=account.password_change_required,
     )
 
 
@@ -165,7 +185,7 @@ async def undo_email_change(db: AsyncSession, token: str, ctx: Accounts) -> str:
     return used.email
 
 
-async def resend_verification(db: AsyncSession, user: User, ctx: Accounts) -> None:
+async def resend_verification(db: AsyncSession, user: Account, ctx: Accounts) -> None:
     target = await tokens.pending_email(db, user.id, user.email)
     if target is None and user.email_verified:
         raise AlreadyVerifiedError("Your email address is already confirmed")

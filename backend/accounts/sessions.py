@@ -11,21 +11,15 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from litestar import Request
 from litestar.datastructures import Cookie
-from sqlalchemy import bindparam, delete, exists, func, select, update
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.accounts.models import User, UserSession
-from backend.billing.models import Subscription
-from backend.billing.premium import premium_condition
-from backend.deps import Provided
-from backend.errors import NotAuthenticatedError
-from backend.settings import Settings
+from backend.accounts.models import UserSession
 
 COOKIE = "calcapp_session"
 SECURE_COOKIE = "__Host-calcapp_session"
@@ -81,52 +75,6 @@ async def start(db: AsyncSession, user_id: uuid.UUID, user_agent: str | None) ->
     return token
 
 
-# Built once: this runs on every signed-in request. Whether the account is premium comes in
-# the same round trip.
-USER_FOR_TOKEN = (
-    select(
-        User,
-        exists()
-        .where(Subscription.user_id == User.id, premium_condition())
-        .correlate(User)
-        .label("premium"),
-        UserSession.id.label("session_id"),
-        (UserSession.last_used_at < func.now() - TOUCH_EVERY).label("stale"),
-    )
-    .join(UserSession, UserSession.user_id == User.id)
-    .where(
-        UserSession.token_hash == bindparam("token_hash"),
-        UserSession.expires_at > func.now(),
-        UserSession.last_used_at > func.now() - IDLE,
-        User.deleted_at.is_(None),
-    )
-)
-TOUCH = (
-    update(UserSession)
-    .where(UserSession.token_hash == bindparam("hash"))
-    .values(last_used_at=func.now())
-)
-
-
-@dataclass(frozen=True, slots=True)
-class Viewer:
-    """Who sent the request: a signed-in user (and whether premium), or nobody."""
-
-    user: User | None = None
-    premium: bool = False
-    session_id: uuid.UUID | None = None
-
-
-async def viewer_for(db: AsyncSession, token: str) -> Viewer:
-    digest = _digest(token)
-    row = (await db.execute(USER_FOR_TOKEN, {"token_hash": digest})).one_or_none()
-    if row is None:
-        return Viewer()
-    if row.stale:
-        await db.execute(TOUCH, {"hash": digest})
-    return Viewer(user=row[0], premium=bool(row.premium), session_id=row.session_id)
-
-
 async def live_sessions(db: AsyncSession, user_id: uuid.UUID) -> list[UserSession]:
     """The user's sessions that still work, most recently used first."""
     rows = await db.scalars(
@@ -165,26 +113,3 @@ async def end_all(db: AsyncSession, user_id: uuid.UUID, *, keep: str | None = No
 
 def token_of(request: Request[Any, Any, Any], *, secure: bool) -> str | None:
     return request.cookies.get(cookie_name(secure=secure)) or None
-
-
-async def provide_viewer(
-    request: Request[Any, Any, Any], db_session: Provided[AsyncSession]
-) -> Viewer:
-    """Who sent this request.
-
-    Never raises: a dependency that raises after the session dependency has started would
-    leave that session unclosed (Litestar cleans dependencies up only once all resolved), so
-    handlers call `signed_in` instead.
-    """
-    # The settings from the app's state, not injected: a dependency less to resolve on every
-    # signed-in request (Litestar resolves sibling dependencies in a task group).
-    settings: Settings = request.app.state.settings
-    token = token_of(request, secure=settings.is_production)
-    return await viewer_for(db_session, token) if token else Viewer()
-
-
-def signed_in(viewer: Viewer) -> User:
-    """The signed-in user, or 401 `not_authenticated`."""
-    if viewer.user is None:
-        raise NotAuthenticatedError("Sign in to continue")
-    return viewer.user

@@ -12,7 +12,7 @@ from litestar.status_codes import HTTP_200_OK
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from backend import ratelimit
-from backend.accounts.sessions import Viewer, signed_in
+from backend.accounts.auth import Account, requires_user
 from backend.billing import service
 from backend.billing.gateway import StripeGateway
 from backend.deps import Provided
@@ -65,9 +65,9 @@ class Received(msgspec.Struct, frozen=True):
     responses=failures(401),
 )
 async def billing(
-    db_session: Provided[AsyncSession], viewer: Provided[Viewer], settings: Provided[Settings]
+    db_session: Provided[AsyncSession], account: Provided[Account], settings: Provided[Settings]
 ) -> service.Billing:
-    return await service.billing(db_session, signed_in(viewer), settings)
+    return await service.billing(db_session, account, settings)
 
 
 @post(
@@ -81,12 +81,11 @@ async def billing(
 async def setup_intent(
     db_session: Provided[AsyncSession],
     engine: Provided[AsyncEngine],
-    viewer: Provided[Viewer],
+    account: Provided[Account],
     gateway: Provided[StripeGateway | None],
 ) -> SetupIntentOut:
-    user = signed_in(viewer)
-    await ratelimit.check(engine, SETUP_INTENTS_PER_ACCOUNT, str(user.id))
-    secret = await service.setup_intent(db_session, user, service.require(gateway))
+    await ratelimit.check(engine, SETUP_INTENTS_PER_ACCOUNT, str(account.id))
+    secret = await service.setup_intent(db_session, account, service.require(gateway))
     return SetupIntentOut(client_secret=secret)
 
 
@@ -110,14 +109,13 @@ async def subscribe(
     data: JSONBody[SubscribeIn],
     db_session: Provided[AsyncSession],
     engine: Provided[AsyncEngine],
-    viewer: Provided[Viewer],
+    account: Provided[Account],
     gateway: Provided[StripeGateway | None],
     settings: Provided[Settings],
 ) -> service.SubscribeOutcome:
-    user = signed_in(viewer)
-    await ratelimit.check(engine, SUBSCRIBES_PER_ACCOUNT, str(user.id))
+    await ratelimit.check(engine, SUBSCRIBES_PER_ACCOUNT, str(account.id))
     return await service.subscribe(
-        db_session, user, service.require(gateway), data.payment_method, settings
+        db_session, account, service.require(gateway), data.payment_method, settings
     )
 
 
@@ -129,12 +127,11 @@ async def subscribe(
 )
 async def refresh(
     db_session: Provided[AsyncSession],
-    viewer: Provided[Viewer],
+    account: Provided[Account],
     gateway: Provided[StripeGateway | None],
     settings: Provided[Settings],
 ) -> service.Billing:
-    user = signed_in(viewer)
-    return await service.refresh(db_session, user, service.require(gateway), settings)
+    return await service.refresh(db_session, account, service.require(gateway), settings)
 
 
 @post(
@@ -150,13 +147,12 @@ async def refresh(
 async def cancel(
     data: JSONBody[CancelIn],
     db_session: Provided[AsyncSession],
-    viewer: Provided[Viewer],
+    account: Provided[Account],
     gateway: Provided[StripeGateway | None],
     settings: Provided[Settings],
 ) -> service.Billing:
-    user = signed_in(viewer)
     return await service.cancel(
-        db_session, user, service.require(gateway), data.at_period_end, settings
+        db_session, account, service.require(gateway), data.at_period_end, settings
     )
 
 
@@ -168,12 +164,11 @@ async def cancel(
 )
 async def resume(
     db_session: Provided[AsyncSession],
-    viewer: Provided[Viewer],
+    account: Provided[Account],
     gateway: Provided[StripeGateway | None],
     settings: Provided[Settings],
 ) -> service.Billing:
-    user = signed_in(viewer)
-    return await service.resume(db_session, user, service.require(gateway), settings)
+    return await service.resume(db_session, account, service.require(gateway), settings)
 
 
 @get(
@@ -182,9 +177,9 @@ async def resume(
     responses=failures(401),
 )
 async def payments(
-    db_session: Provided[AsyncSession], viewer: Provided[Viewer]
+    db_session: Provided[AsyncSession], account: Provided[Account]
 ) -> service.Payments:
-    return await service.payments(db_session, signed_in(viewer))
+    return await service.payments(db_session, account)
 
 
 @post(
@@ -229,13 +224,19 @@ def router() -> Router:
     return Router(
         path="/",
         route_handlers=[
-            billing,
-            setup_intent,
-            subscribe,
-            refresh,
-            cancel,
-            resume,
-            payments,
+            Router(
+                path="/",
+                guards=[requires_user],
+                route_handlers=[
+                    billing,
+                    setup_intent,
+                    subscribe,
+                    refresh,
+                    cancel,
+                    resume,
+                    payments,
+                ],
+            ),
             webhook,
         ],
         tags=["billing"],

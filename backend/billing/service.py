@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.accounts.models import User
+from backend.accounts.models import Person, User
 from backend.billing import premium
 from backend.billing.gateway import (
     CURRENCY,
@@ -116,7 +116,7 @@ async def subscription_of(db: AsyncSession, user_id: uuid.UUID) -> Subscription 
     return found
 
 
-async def billing(db: AsyncSession, user: User, settings: Settings) -> Billing:
+async def billing(db: AsyncSession, user: Person, settings: Settings) -> Billing:
     subscription = await subscription_of(db, user.id)
     out = None
     if subscription is not None:
@@ -151,7 +151,7 @@ def require(gateway: StripeGateway | None) -> StripeGateway:
     return gateway
 
 
-async def _refuse_double(db: AsyncSession, user: User) -> None:
+async def _refuse_double(db: AsyncSession, user: Person) -> None:
     subscription = await subscription_of(db, user.id)
     if (
         subscription is not None
@@ -161,7 +161,7 @@ async def _refuse_double(db: AsyncSession, user: User) -> None:
         raise AlreadySubscribedError("You already have Calcapp Premium")
 
 
-async def customer_for(db: AsyncSession, user: User, gateway: StripeGateway) -> str:
+async def customer_for(db: AsyncSession, user: Person, gateway: StripeGateway) -> str:
     """The user's Stripe customer, created on first use and kept for every later attempt."""
     known = await db.scalar(
         select(StripeCustomer.stripe_customer_id).where(StripeCustomer.user_id == user.id)
@@ -180,13 +180,13 @@ async def customer_for(db: AsyncSession, user: User, gateway: StripeGateway) -> 
     return str(stored)
 
 
-async def setup_intent(db: AsyncSession, user: User, gateway: StripeGateway) -> str:
+async def setup_intent(db: AsyncSession, user: Person, gateway: StripeGateway) -> str:
     await _refuse_double(db, user)
     return await gateway.setup_intent(await customer_for(db, user, gateway))
 
 
 async def subscribe(
-    db: AsyncSession, user: User, gateway: StripeGateway, payment_method: str, settings: Settings
+    db: AsyncSession, user: Person, gateway: StripeGateway, payment_method: str, settings: Settings
 ) -> SubscribeOutcome:
     # One subscribe at a time per account: a second one (another card, another tab) waits for
     # this transaction, then finds the subscription and is refused.
@@ -203,7 +203,7 @@ async def subscribe(
     )
 
 
-async def _stripe_subscription(db: AsyncSession, user: User) -> Subscription:
+async def _stripe_subscription(db: AsyncSession, user: Person) -> Subscription:
     subscription = await subscription_of(db, user.id)
     if subscription is None or _complimentary(subscription):
         raise NoSubscriptionError("You have no paid subscription")
@@ -211,7 +211,7 @@ async def _stripe_subscription(db: AsyncSession, user: User) -> Subscription:
 
 
 async def refresh(
-    db: AsyncSession, user: User, gateway: StripeGateway, settings: Settings
+    db: AsyncSession, user: Person, gateway: StripeGateway, settings: Settings
 ) -> Billing:
     """Fetch the user's subscription from Stripe again (after 3-D Secure, say)."""
     subscription = await _stripe_subscription(db, user)
@@ -220,7 +220,7 @@ async def refresh(
 
 
 async def cancel(
-    db: AsyncSession, user: User, gateway: StripeGateway, at_period_end: bool, settings: Settings
+    db: AsyncSession, user: Person, gateway: StripeGateway, at_period_end: bool, settings: Settings
 ) -> Billing:
     subscription = await _stripe_subscription(db, user)
     stripe_id = subscription.stripe_subscription_id
@@ -233,7 +233,7 @@ async def cancel(
     return await billing(db, user, settings)
 
 
-async def stop_charging(db: AsyncSession, user: User, gateway: StripeGateway | None) -> None:
+async def stop_charging(db: AsyncSession, user: Person, gateway: StripeGateway | None) -> None:
     """An account being deleted is not charged again: its live Stripe subscription is
     canceled now. Stripe unreachable raises (503), so the deletion waits for a retry."""
     subscription = await subscription_of(db, user.id)
@@ -250,7 +250,7 @@ async def stop_charging(db: AsyncSession, user: User, gateway: StripeGateway | N
 
 
 async def resume(
-    db: AsyncSession, user: User, gateway: StripeGateway, settings: Settings
+    db: AsyncSession, user: Person, gateway: StripeGateway, settings: Settings
 ) -> Billing:
     subscription = await _stripe_subscription(db, user)
     snapshot = await gateway.set_cancel_at_period_end(subscription.stripe_subscription_id, False)
@@ -258,7 +258,7 @@ async def resume(
     return await billing(db, user, settings)
 
 
-async def payments(db: AsyncSession, user: User) -> Payments:
+async def payments(db: AsyncSession, user: Person) -> Payments:
     """The seed's Query 4: the last 12 payments of the user's subscription."""
     rows = await db.scalars(
         select(PaymentHistory)

@@ -12,10 +12,14 @@ from litestar.status_codes import HTTP_200_OK
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from backend.accounts.models import User
-from backend.accounts.sessions import Viewer, signed_in
+from backend.accounts.auth import Account, requires_premium, requires_user
 from backend.deps import Provided
-from backend.errors import AppError, InvalidFieldError, ServiceUnavailableError
+from backend.errors import (
+    AppError,
+    InvalidFieldError,
+    PremiumRequiredError,
+    ServiceUnavailableError,
+)
 from backend.live.hub import now_ms
 from backend.metrics import Metrics
 from backend.openapi import JSON_BODY, failures
@@ -56,11 +60,6 @@ LOCK_NOT_AVAILABLE = "55P03"
 PUSHES_PER_MINUTE = 300
 
 
-class PremiumRequiredError(AppError):
-    status_code = 403
-    code = "premium_required"
-
-
 class BatchTooLargeError(AppError):
     status_code = 413
     code = "batch_too_large"
@@ -85,24 +84,18 @@ class HistoryBusyError(ServiceUnavailableError):
     code = "history_busy"
 
 
-def premium_member(viewer: Viewer) -> User:
-    """The signed-in premium user, or 401 / 403 `premium_required`."""
-    user = signed_in(viewer)
-    if not viewer.premium:
-        raise PremiumRequiredError("Sync and server history are part of Calcapp Premium")
-    return user
-
-
-def sync_member(viewer: Viewer, account_id: uuid.UUID | None) -> User:
-    """The signed-in premium user whose outbox or cache the request carries: 401, 409
-    `account_mismatch` when it names another account, 403 `premium_required`."""
-    user = signed_in(viewer)
-    if account_id is not None and account_id != user.id:
+def sync_member(account: Account, account_id: uuid.UUID | None) -> Account:
+    """The premium account whose outbox or cache the request carries: 409 `account_mismatch`
+    when it names another account (before 403 `premium_required`: the device stops until its
+    own account signs in again, whether or not this one is premium)."""
+    if account_id is not None and account_id != account.id:
         raise AccountMismatchError(
             "This device's queue belongs to another account: it syncs when that account "
             "signs in again"
         )
-    return premium_member(viewer)
+    if not account.premium:
+        raise PremiumRequiredError("Sync and server history are part of Calcapp Premium")
+    return account
 
 
 def _cursor(value: str | None, field: str) -> Position | None:
@@ -169,7 +162,7 @@ async def push(
     db_session: Provided[AsyncSession],
     engine: Provided[AsyncEngine],
     partitions: Provided[Partitions],
-    viewer: Provided[Viewer],
+    account: Provided[Account],
     metrics: Provided[Metrics],
 ) -> PushResponse:
     if len(data.ops) > MAX_OPS:
@@ -178,7 +171,7 @@ async def push(
         ops = [parse_op(raw) for raw in data.ops]
     except msgspec.ValidationError as exc:
         raise InvalidFieldError("ops", f"every op needs an integer seq from 1 ({exc})") from exc
-    user = sync_member(viewer, data.account_id)
+    user = sync_member(account, data.account_id)
     await _prepare_partitions(partitions, engine, db_session, ops)
     try:
         async with driver(await db_session.connection()) as conn:
@@ -219,10 +212,10 @@ async def push(
 async def pull(
     data: JSONBody[PullRequest],
     db_session: Provided[AsyncSession],
-    viewer: Provided[Viewer],
+    account: Provided[Account],
     metrics: Provided[Metrics],
 ) -> PullResponse:
-    user = sync_member(viewer, data.account_id)
+    user = sync_member(account, data.account_id)
     metrics.record_pull(data.poke_at_ms, now_ms())
     after = _pull_cursor(data.cursor)
     conn = await db_session.connection()
@@ -244,23 +237,27 @@ async def pull(
 async def history(
     db_session: Provided[AsyncSession],
     engine: Provided[AsyncEngine],
-    viewer: Provided[Viewer],
+    account: Provided[Account],
     limit: Annotated[int, Parameter(ge=1, le=100)] = 50,
     before: Annotated[str | None, Parameter(max_length=100)] = None,
     q: Annotated[str | None, Parameter(min_length=1, max_length=100, pattern=NO_NUL)] = None,
 ) -> HistoryPage:
-    user = premium_member(viewer)
     after = _cursor(before, "before")
     if q:  # a transaction of its own: the search sets its planning for itself (SET LOCAL)
         async with engine.begin() as conn:
-            return await history_query.history(conn, user.id, limit, after, q)
+            return await history_query.history(conn, account.id, limit, after, q)
     conn = await db_session.connection()
-    return await history_query.history(conn, user.id, limit, after, q)
+    return await history_query.history(conn, account.id, limit, after, q)
 
 
 def router() -> Router:
     return Router(
         path="/",
-        route_handlers=[push, pull, history],
+        guards=[requires_user],
+        route_handlers=[
+            push,
+            pull,
+            Router(path="/", guards=[requires_premium], route_handlers=[history]),
+        ],
         tags=["premium history"],
     )

@@ -15,10 +15,10 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.accounts.sessions import Viewer
+from backend.accounts.auth import Account, requires_premium
 from backend.deps import Provided
 from backend.errors import ServiceUnavailableError
-from backend.history.routes import PREMIUM_REQUIRED, premium_member
+from backend.history.routes import PREMIUM_REQUIRED
 from backend.live.hub import Hub, HubClosedError, Stream, TooManyStreamsError, now_ms
 from backend.metrics import Metrics
 from backend.openapi import failures
@@ -103,6 +103,7 @@ class EventStream:
     "/sync/events",
     summary="Live sync: a stream of pokes naming the account's newest version",
     media_type="text/event-stream",
+    guards=[requires_premium],
     responses=failures(
         401,
         codes={
@@ -115,14 +116,12 @@ class EventStream:
 async def events(
     request: Request[Any, Any, Any],
     db_session: Provided[AsyncSession],
-    viewer: Provided[Viewer],
+    account: Provided[Account],
     hub: Provided[Hub],
     metrics: Provided[Metrics],
 ) -> ASGIApp:
-    user = premium_member(viewer)
-    assert viewer.session_id is not None  # signed in
     try:
-        stream = hub.open(user.id, viewer.session_id)
+        stream = hub.open(account.id, account.session_id)
     except TooManyStreamsError as exc:
         raise TooManyStreamsOpenError(
             "Too many live connections to this server: try again later",
@@ -133,7 +132,7 @@ async def events(
             "This server is stopping: try again in a moment", headers={"Retry-After": "1"}
         ) from exc
     try:
-        version = await db_session.scalar(VERSION, {"user_id": user.id}) or 0
+        version = await db_session.scalar(VERSION, {"user_id": account.id}) or 0
     except BaseException:
         hub.remove(stream)
         raise

@@ -163,7 +163,6 @@ def test_the_pool_gauges_are_among_the_exported_names() -> None:
         "calcapp_db_pool_size",
         "calcapp_db_pool_checked_out",
         "calcapp_db_pool_checked_in",
-        "calcapp_db_pool_overflow",
     } <= names
     assert "calcapp_http_request_duration_seconds_bucket" in names
 
