@@ -8,7 +8,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from litestar import Litestar, Router
 from litestar.config.csrf import CSRFConfig
-from litestar.datastructures import CacheControlHeader
+from litestar.datastructures import CacheControlHeader, State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, YamlRenderPlugin
@@ -89,9 +89,13 @@ def create_app(settings: Settings) -> Litestar:
         metrics=metrics,
     )
     migration_head = migrate.head_revision()
+    # The app's state from the start (Litestar keeps a non-empty one it is given).
+    state = State({"settings": settings, "hub": hub})
+    push_parts = premium_history.PushParts(state, partitions, metrics)
 
     app = Litestar(
         route_handlers=[api, metrics_endpoint],
+        state=state,
         dependencies={
             "engine": Provide(provide_engine, sync_to_thread=False),
             "probe": Provide(lambda: probe, sync_to_thread=False),
@@ -104,6 +108,7 @@ def create_app(settings: Settings) -> Litestar:
             "metrics": Provide(lambda: metrics, sync_to_thread=False),
             "partitions": Provide(lambda: partitions, sync_to_thread=False),
             "hub": Provide(lambda: hub, sync_to_thread=False),
+            "push_parts": Provide(lambda: push_parts, sync_to_thread=False),
             "migration_head": Provide(lambda: migration_head, sync_to_thread=False),
         },
         lifespan=[
@@ -141,8 +146,7 @@ def create_app(settings: Settings) -> Litestar:
         logging_config=None,
         debug=False,
     )
-    app.state.settings = settings
-    app.state.hub = hub
+    assert app.state is state
     metrics.watch_pool(lambda: app.state.engine.pool if "engine" in app.state else None)
     # Around the whole app, not as route middleware: requests matching no route count too, and
     # the PWA's files are answered before routing.

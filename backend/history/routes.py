@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from dataclasses import dataclass
+from typing import Annotated, Any
 
 import msgspec
-from litestar import Router, get, post
+from litestar import Request, Router, get, post
+from litestar.datastructures import State
 from litestar.params import JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK
 from sqlalchemy.exc import DBAPIError
@@ -119,16 +121,14 @@ def _pull_cursor(value: str | None) -> PullPosition | None:
 
 
 async def _prepare_partitions(
-    partitions: Partitions, engine: AsyncEngine, db_session: AsyncSession, ops: list[ParsedOp]
+    partitions: Partitions, engine: AsyncEngine, ops: list[ParsedOp]
 ) -> None:
-    """The partitions of the creates' months, before the push's own transaction. The request's
-    connection goes back to the pool first: a request holding one while it waits for a second
-    would, with as many such requests as the pool has connections (a new process's first
-    pushes), leave the pool waiting on itself."""
+    """The partitions of the creates' months, before the push takes a connection (a request
+    holding one while it waits for a second would, with as many such requests as the pool has
+    connections, leave the pool waiting on itself)."""
     moments = [p.op.created_at for p in ops if p.op is not None and p.op.kind == "create"]
     if not partitions.unknown(moments):
         return
-    await db_session.commit()
     try:
         await partitions.prepare(engine, moments)
     except DBAPIError as exc:
@@ -138,6 +138,21 @@ async def _prepare_partitions(
             "The history is being reorganised: try again in a moment",
             headers={"Retry-After": "2"},
         ) from exc
+
+
+@dataclass(frozen=True, slots=True)
+class PushParts:
+    """What a push needs of the app, as one dependency: Litestar resolves two or more
+    dependencies of a handler in a task group, a tenth of a push's CPU (docs/benchmarks.md)."""
+
+    state: State
+    partitions: Partitions
+    metrics: Metrics
+
+    @property
+    def engine(self) -> AsyncEngine:
+        engine: AsyncEngine = self.state.engine  # made when the app starts
+        return engine
 
 
 @post(
@@ -159,11 +174,8 @@ async def _prepare_partitions(
 )
 async def push(
     data: JSONBody[PushEnvelope],
-    db_session: Provided[AsyncSession],
-    engine: Provided[AsyncEngine],
-    partitions: Provided[Partitions],
-    account: Provided[Account],
-    metrics: Provided[Metrics],
+    request: Request[Account, Any, Any],
+    push_parts: Provided[PushParts],
 ) -> PushResponse:
     if len(data.ops) > MAX_OPS:
         raise BatchTooLargeError(f"At most {MAX_OPS} ops a request: send half")
@@ -171,12 +183,14 @@ async def push(
         ops = [parse_op(raw) for raw in data.ops]
     except msgspec.ValidationError as exc:
         raise InvalidFieldError("ops", f"every op needs an integer seq from 1 ({exc})") from exc
-    user = sync_member(account, data.account_id)
-    await _prepare_partitions(partitions, engine, db_session, ops)
+    user = sync_member(request.user, data.account_id)
+    partitions, engine = push_parts.partitions, push_parts.engine
+    await _prepare_partitions(partitions, engine, ops)
     try:
-        async with driver(await db_session.connection()) as conn:
+        # One transaction on the driver (its BEGIN and COMMIT, no ORM session around it).
+        async with engine.connect() as conn, driver(conn) as raw, raw.transaction():
             answer = await push_ops.push(
-                conn, user.id, data.device_id, ops, pushes_per_minute=PUSHES_PER_MINUTE
+                raw, user.id, data.device_id, ops, pushes_per_minute=PUSHES_PER_MINUTE
             )
     except push_ops.TooManyPushesError as exc:
         raise RateLimitedError(
@@ -191,7 +205,7 @@ async def push(
             "The history is being reorganised: try again in a moment",
             headers={"Retry-After": "1"},
         ) from exc
-    metrics.record_push(answer.results, data.outbox_oldest_age_ms)
+    push_parts.metrics.record_push(answer.results, data.outbox_oldest_age_ms)
     return answer
 
 
