@@ -34,7 +34,7 @@ BASELINE = ["123456789÷7+0.1×3"]
 ROUNDS = 50
 
 TIME_CALLS = """async ([cases, rounds]) => {
-    const engine = await import("/js/engine.js");
+    const engine = await import("/js/calc.js");
     const times = {};
     for (const texts of Object.values(cases)) {
         for (const text of texts) engine.evaluate(text, null, "rad");  // warm-up

@@ -1,4 +1,4 @@
-"""The real `pwa/js/engine.js`, run in Chromium, against the spec's cases and against the Python
+"""The real `pwa/js/calc.js`, run in Chromium, against the spec's cases and against the Python
 reference (tests/calc_reference.py) on thousands of generated expressions."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from tests.calc_cases import (
     generate_scientific_pastes,
 )
 
-ENGINE = "/js/engine.js"
+ENGINE = "/js/calc.js"
 RUN_CALLS = """async ([path, calls]) => {
     const engine = await import(path);
     return calls.map(([name, args]) => engine[name](...args));
@@ -57,6 +57,7 @@ def test_the_engine_exports_its_api(page: Page, console_errors: list[str]) -> No
     )
     assert exports == [
         ["ENGINE_VERSION", "number"],
+        ["FUNCTIONS", "object"],
         ["add", "function"],
         ["applyRepeat", "function"],
         ["evaluate", "function"],

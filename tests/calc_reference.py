@@ -1,6 +1,6 @@
 """Reference implementation of the calculator spec on Python's `decimal` module.
 
-The browser engine (`pwa/js/engine.js`, exact arithmetic on BigInt) must give the same answer
+The browser engine (`pwa/js/calc.js`, exact arithmetic on BigInt) must give the same answer
 as this module for every input: `e2e/test_engine.py` compares them on the spec's cases and on
 thousands of generated expressions. The parser mirrors the engine's (the grammar is ours), but
 the arithmetic, rounding and number formatting are the standard library's: `Context(prec=34,
@@ -560,7 +560,7 @@ def evaluate_binary(node: Binary, angle: AngleUnit) -> tuple[Decimal, Decimal]:
     return operate(node.operator, left, operand), operand
 
 
-# --- multiples of pi: sin(pi) is exactly 0 (see engine.js for the rule) ----------------------
+# --- multiples of pi: sin(pi) is exactly 0 (see calc.js for the rule) ----------------------
 
 
 def combine(operator: Operator, a: Fraction, b: Fraction) -> Fraction | None:

@@ -5,7 +5,7 @@
 // canonical text ("." as the decimal point, no grouping): `expressionText` is the expression,
 // the Expression box only shows it; positions are mapped between the two.
 
-import * as engine from "./engine.js";
+import * as calc from "./calc.js";
 import * as keypad from "./keypad.js";
 import { copiesCanonical, numberOptions, onNumberFormatChange } from "./number-settings.js";
 import * as numbers from "./numbers.js";
@@ -141,7 +141,7 @@ function labelDecimalKey() {
 /** Keep the draft, and never show a result that belongs to another expression. */
 function expressionChanged() {
   saveDraft();
-  scientific.expressionUsesAngleUnit(engine.usesAngleUnit(expressionText));
+  scientific.expressionUsesAngleUnit(calc.usesAngleUnit(expressionText));
   if (!resultIsShown() && resultText) showResultText("");
 }
 
@@ -187,7 +187,7 @@ const TEXT_KEYS = new Set(["+", "−", "×", "÷", "%", "(", ")", ".", "^", "!"]
 /** What the function keys insert: a name and its "(" (the reciprocal: `1/(`). */
 const FUNCTION_KEY = /^(?:[a-z]+|1\/)\($/;
 /** The names a typed letter may be spelling (an "x" inside one is a letter, else ×). */
-const NAMES = ["sqrt", "exp", "ln", "log", "abs", "sin", "cos", "tan", "asin", "acos", "atan", "pi"];
+const NAMES = [...calc.FUNCTIONS, "pi"];
 
 /**
  * A key from the keypad (or the keyboard outside the Expression box): the keypad's rules.
@@ -285,7 +285,7 @@ function equals() {
   }
   const expression = expressionText.trim();
   if (!expression) return;
-  const outcome = engine.evaluate(expression, carry ?? undefined, scientific.angleUnit());
+  const outcome = calc.evaluate(expression, carry ?? undefined, scientific.angleUnit());
   if (!outcome.ok) {
     showError(outcome.error);
     return;
@@ -297,12 +297,12 @@ function equals() {
 function repeatLast() {
   const { repeat } = lastResult;
   if (!repeat) return;
-  const outcome = engine.applyRepeat(lastResult.value, repeat);
+  const outcome = calc.applyRepeat(lastResult.value, repeat);
   if (!outcome.ok) {
     showError(outcome.error);
     return;
   }
-  const operand = asExpression(engine.formatDisplay(repeat.operand));
+  const operand = asExpression(calc.formatDisplay(repeat.operand));
   const expression = `${asExpression(lastResult.display)}${OPERATOR_SYMBOL[repeat.operator]}${operand}`;
   showResult(expression, outcome);
 }
@@ -313,8 +313,8 @@ function showResult(expression, outcome) {
   carry = null;
   setState(keypad.caretAtEnd(expression));
   showResultText(outcome.display);
-  const angle = engine.usesAngleUnit(expression) ? scientific.angleUnit() : undefined;
-  onResult({ expression, result: outcome.display, value: outcome.value, engine: engine.ENGINE_VERSION, angle });
+  const angle = calc.usesAngleUnit(expression) ? scientific.angleUnit() : undefined;
+  onResult({ expression, result: outcome.display, value: outcome.value, engine: calc.ENGINE_VERSION, angle });
 }
 
 function showError(message) {
@@ -363,7 +363,7 @@ function currentValue() {
   if (resultIsShown()) return { value: lastResult.value, display: lastResult.display };
   const text = expressionText.trim();
   if (!text) return null;
-  const outcome = engine.evaluate(text, carry ?? undefined, scientific.angleUnit());
+  const outcome = calc.evaluate(text, carry ?? undefined, scientific.angleUnit());
   if (!outcome.ok) {
     showError(outcome.error);
     return null;
@@ -396,8 +396,8 @@ function memoryKey(key) {
     return;
   }
   let outcome = { ok: true, ...current };
-  if (key === "M+" && memory) outcome = engine.add(memory.value, current.value);
-  if (key === "M-") outcome = engine.subtract(memory ? memory.value : "0", current.value);
+  if (key === "M+" && memory) outcome = calc.add(memory.value, current.value);
+  if (key === "M-") outcome = calc.subtract(memory ? memory.value : "0", current.value);
   if (!outcome.ok) {
     showError(outcome.error);
     return;
@@ -496,7 +496,7 @@ function onPaste(event) {
   const text = event.clipboardData?.getData("text/plain") ?? "";
   event.preventDefault();
   // Numbers in the locale's form first (1.234,5 in de-DE), then the engine's own rules.
-  const normalized = engine.normalizePaste(numbers.canonicalPaste(text, numberOptions()));
+  const normalized = calc.normalizePaste(numbers.canonicalPaste(text, numberOptions()));
   if (!normalized.ok) {
     showError(`Paste rejected: ${normalized.error}`);
     return;

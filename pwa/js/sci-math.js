@@ -1,5 +1,5 @@
 /**
- * Calcapp's scientific functions on the engine's decimals (engine.js), in BigInt arithmetic.
+ * Calcapp's scientific functions on the engine's decimals (calc.js), in BigInt arithmetic.
  *
  * The contract (docs/calculator.md; Python twin tests/calc_sci.py): the exact value rounded
  * once to 34 digits, half even; |result| >= 1e10000 is Overflow, a nonzero result under

@@ -279,7 +279,7 @@ const SYMBOLS = new Map([
   ["!", "factorial"],
 ]);
 /** The functions of the scientific mode, by the name typed before their "(". */
-const FUNCTIONS = new Set(["sqrt", "exp", "ln", "log", "abs", "sin", "cos", "tan", "asin", "acos", "atan"]);
+export const FUNCTIONS = new Set(["sqrt", "exp", "ln", "log", "abs", "sin", "cos", "tan", "asin", "acos", "atan"]);
 const TRIGONOMETRIC = new Set(["sin", "cos", "tan", "asin", "acos", "atan"]);
 /** digits[.digits] | .digits | digits. then e[sign]digits; validated in readNumber. An "e"
  * without digits after it is not an exponent ("2exp(1)" is 2 times exp(1)). */
