@@ -43,10 +43,11 @@ browser: $(VENV)/.installed-dev  ## make sure Playwright has a Chromium
 		$(BIN)/python -m playwright install chromium; \
 	fi
 
-lint: $(VENV)/.installed-dev  ## ruff and mypy
+lint: $(VENV)/.installed-dev  ## ruff, mypy and the import contracts (pyproject.toml)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 test: lint browser  ## lint, then unit, integration (real PostgreSQL) and end-to-end (Chromium) tests
 	@command -v promtool >/dev/null 2>&1 || apt-get install -y --no-install-recommends prometheus

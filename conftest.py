@@ -17,8 +17,8 @@ import asyncpg
 import pytest
 from sqlalchemy.engine import make_url
 
-from backend import migrate
-from backend.database import connect, embedded_server
+from backend.db import migrations as migrate
+from backend.db.server import connect, embedded_server
 from backend.settings import normalize_database_url
 from tests.mailbox import Mailbox, smtp_server
 from tests.stripe_support import stripe_emulator

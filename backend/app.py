@@ -13,26 +13,27 @@ from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, YamlRenderPlugin
 
-from backend import health, migrate
 from backend.accounts import routes as accounts
 from backend.accounts.auth import authentication, provide_account
 from backend.accounts.passwords import PasswordHasher
 from backend.billing import routes as billing
 from backend.billing.gateway import StripeGateway
-from backend.db import database_lifespan, provide_engine, provide_session
-from backend.edge import Edge
-from backend.errors import EXCEPTION_HANDLERS, AppError
-from backend.history import routes as premium_history
-from backend.history.upkeep import partition_upkeep_lifespan
+from backend.db import migrations as migrate
+from backend.db.engine import database_lifespan, provide_engine, provide_session
 from backend.live import routes as live
 from backend.live.hub import Hub
 from backend.live.listener import live_lifespan
 from backend.mail import mailer_from_settings
-from backend.metrics import PATH as PATH_METRICS
-from backend.metrics import Metrics, metrics_endpoint
-from backend.pwa import Shell
-from backend.security import security_headers
 from backend.settings import Settings
+from backend.sync_api import routes as premium_history
+from backend.sync_api.upkeep import partition_upkeep_lifespan
+from backend.web import health
+from backend.web.edge import Edge
+from backend.web.errors import EXCEPTION_HANDLERS, AppError
+from backend.web.metrics import PATH as PATH_METRICS
+from backend.web.metrics import Metrics, metrics_endpoint
+from backend.web.security import security_headers
+from backend.web.static import Shell
 from sync.partitions import Partitions
 
 API_PREFIX = "/api/v1"
@@ -90,7 +91,7 @@ def create_app(settings: Settings) -> Litestar:
     )
     migration_head = migrate.head_revision()
     # The app's state from the start (Litestar keeps a non-empty one it is given).
-    state = State({"settings": settings, "hub": hub})
+    state = State({"settings": settings, "hub": hub, "gateway": gateway})
     push_parts = premium_history.PushParts(state, partitions, metrics)
 
     app = Litestar(

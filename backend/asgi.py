@@ -9,8 +9,8 @@ from __future__ import annotations
 from litestar import Litestar
 
 from backend.app import create_app
-from backend.logs import configure_logging
 from backend.settings import Settings
+from backend.web.logs import configure_logging
 
 
 def app() -> Litestar:

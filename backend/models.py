@@ -2,7 +2,7 @@
 
 from backend.accounts.models import EmailToken, User, UserSession
 from backend.billing.models import PaymentHistory, StripeCustomer, StripeEvent, Subscription
-from backend.db import Base
+from backend.db.engine import Base
 from backend.ops.models import RetainedPayment, RetentionNotice
 from backend.ratelimit import rate_limits
 

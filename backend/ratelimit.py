@@ -15,8 +15,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import Column, DateTime, Integer, String, Table, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from backend.db import Base
-from backend.errors import AppError
+from backend.db.engine import Base
+from backend.web.errors import AppError
 
 rate_limits = Table(
     "rate_limits",

@@ -11,6 +11,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.passwords import hash_now
+from backend.billing.models import SubscriptionStatus
 from backend.models import Subscription, User
 from sync.tables import calculation_history
 
@@ -56,7 +57,7 @@ async def seed(session: AsyncSession) -> SeedReport:
                 user_id=user_id,
                 stripe_customer_id="cus_test123",
                 stripe_subscription_id="sub_test123",
-                status="active",
+                status=SubscriptionStatus.ACTIVE,
                 price_per_month=Decimal("5.00"),
                 current_period_start=now,
                 current_period_end=now + timedelta(days=30),

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from backend.database import connect
+from backend.db.server import connect
 from bench.support import bench_database, bench_server_process, create_premium_users, signed_in
 from tests.support import CALCAPP, calcapp_env
 

@@ -3,7 +3,7 @@ the same server, settings and worker count as the app (`bench.hello_app:app`, a 
 
     .venv/bin/python -m bench.hello_app --port 8001 [--workers 2] [--server granian]
 
-`--server uvicorn` (the default) runs it as `calcapp serve` runs Calcapp (backend/cli.py,
+`--server uvicorn` (the default) runs it as `calcapp serve` runs Calcapp (backend/cli/serve.py,
 `cmd_serve`); `--server granian` with the command line bench/throughput.py serves Calcapp with
 under granian (`granian_command`).
 """
@@ -54,7 +54,7 @@ def granian_command(target: str, port: int, workers: int) -> list[str]:
 
 
 def serve_uvicorn(target: str, port: int, workers: int) -> None:
-    """uvicorn with the configuration of `calcapp serve` (backend/cli.py, `cmd_serve`)."""
+    """uvicorn with the configuration of `calcapp serve` (backend/cli/serve.py, `cmd_serve`)."""
     # Imported here: granian's workers import this module for `app`, and need no uvicorn.
     import uvicorn
     from uvicorn.supervisors import Multiprocess

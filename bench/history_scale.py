@@ -28,8 +28,8 @@ from typing import Any
 import httpx
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
-from backend.database import connect
-from backend.db import create_engine
+from backend.db.engine import create_engine
+from backend.db.server import connect
 from bench.support import bench_database, bench_server, create_premium_users, signed_in, summary
 from sync import history, pull
 from sync.partitions import ensure_partitions

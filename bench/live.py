@@ -38,7 +38,7 @@ from typing import Any
 
 import httpx
 
-from backend.database import connect
+from backend.db.server import connect
 from bench import throughput
 from bench.support import (
     CSRF_COOKIE,

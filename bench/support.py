@@ -13,9 +13,9 @@ from pathlib import Path
 import httpx
 from sqlalchemy.engine import make_url
 
-from backend import migrate
 from backend.accounts.passwords import hash_now
-from backend.database import connect, create_database_if_missing, embedded_server
+from backend.db import migrations as migrate
+from backend.db.server import connect, create_database_if_missing, embedded_server
 from tests.mailbox import smtp_server
 from tests.support import calcapp_env, running_server
 

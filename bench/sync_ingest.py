@@ -35,7 +35,7 @@ from typing import Any
 
 import httpx
 
-from backend.database import connect
+from backend.db.server import connect
 from bench.support import bench_database, bench_server, create_premium_users, signed_in, summary
 
 DEVICES = 8

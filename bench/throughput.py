@@ -49,7 +49,7 @@ from typing import IO, Any
 
 import httpx
 
-from backend.database import connect
+from backend.db.server import connect
 from bench.hello_app import granian_command
 from bench.support import (
     bench_database,

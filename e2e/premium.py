@@ -9,7 +9,7 @@ from typing import NamedTuple
 import pytest
 from playwright.sync_api import ConsoleMessage, Locator, Page, expect
 
-from backend.database import connect
+from backend.db.server import connect
 from e2e.accounts import new_account
 from e2e.calculator import history_entries, type_expression
 from e2e.conftest import API_ANSWER

@@ -17,7 +17,7 @@ import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Locator, Page, expect
 
 from backend.accounts.passwords import hash_now
-from backend.database import connect
+from backend.db.server import connect
 from e2e.accounts import back_online
 from tests.browser import wait_for_service_worker
 from tests.mailbox import Mailbox

@@ -11,7 +11,7 @@ import re
 
 from playwright.sync_api import Locator, Page, expect
 
-from backend.database import connect
+from backend.db.server import connect
 from e2e.accounts import back_online, new_account, sign_in
 from e2e.calculator import history_entries, type_expression
 from tests.browser import wait_for_service_worker

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from backend.database import connect
+from backend.db.server import connect
 from e2e.accounts import sign_in
 from e2e.calculator import (
     click_keys,

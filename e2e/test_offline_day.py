@@ -11,7 +11,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from backend.database import connect
+from backend.db.server import connect
 from e2e.accounts import new_account, sign_in
 from e2e.calculator import expression, open_calculator
 from tests.browser import wait_for_service_worker

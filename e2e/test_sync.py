@@ -22,7 +22,7 @@ from playwright.sync_api import (
     expect,
 )
 
-from backend.database import connect
+from backend.db.server import connect
 from e2e.accounts import sign_in
 from e2e.calculator import history_entries, open_calculator, type_expression
 from e2e.premium import (

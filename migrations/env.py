@@ -1,6 +1,6 @@
 """Alembic environment: runs migrations over an async (asyncpg) connection.
 
-The database URL comes from `config.attributes["database_url"]`, set by `backend.migrate`;
+The database URL comes from `config.attributes["database_url"]`, set by `backend.db.migrations`;
 nothing here reads the environment.
 """
 

@@ -2,7 +2,7 @@
 
 Over two years of monthly partitions, planning a query costs more than running it
 (docs/query-plans.md). The app's connections run generic plans (`plan_cache_mode`, see
-backend/db.py): each statement is planned once per connection, and `LIMIT` is a literal (one
+backend/db/engine.py): each statement is planned once per connection, and `LIMIT` is a literal (one
 statement per page size, `PAGE_SIZES`) so that the one plan fits every call.
 
 A search for 3 or more characters is the exception: whether the trigram index or the

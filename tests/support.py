@@ -19,8 +19,8 @@ from typing import Any, ParamSpec, TypeVar
 
 import httpx
 
-from backend import migrate
-from backend.database import connect
+from backend.db import migrations as migrate
+from backend.db.server import connect
 
 CALCAPP = [sys.executable, "-m", "backend.cli"]
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from backend.database import connect
+from backend.db.server import connect
 from tests.api import Api
 
 

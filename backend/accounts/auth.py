@@ -23,8 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.accounts.sessions import IDLE, TOUCH_EVERY, cookie_name
 from backend.billing.premium import PAST_DUE_GRACE, RENEWAL_SLACK
-from backend.errors import NotAuthenticatedError, PremiumRequiredError
 from backend.settings import Settings
+from backend.web.errors import NotAuthenticatedError, PremiumRequiredError
 from sync.driver import driver
 
 

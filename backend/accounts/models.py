@@ -10,7 +10,7 @@ from sqlalchemy import DateTime, ForeignKey, LargeBinary, String, func, text
 from sqlalchemy.dialects.postgresql import CITEXT
 from sqlalchemy.orm import Mapped, mapped_column
 
-from backend.db import Base
+from backend.db.engine import Base
 
 
 class Person(Protocol):

@@ -36,15 +36,14 @@ from backend.accounts.schemas import (
     SignupIn,
     TokenIn,
 )
-from backend.billing import service as billing_service
 from backend.billing.gateway import StripeGateway
-from backend.clients import client_address
-from backend.deps import Provided
-from backend.errors import AppError, NotFoundError
 from backend.mail import Mailer, MailOutbox, deliver
-from backend.openapi import JSON_BODY, failures, no_content
 from backend.ratelimit import Limit
 from backend.settings import Settings
+from backend.web.clients import client_address
+from backend.web.deps import Provided
+from backend.web.errors import AppError, NotFoundError
+from backend.web.openapi import JSON_BODY, failures, no_content
 
 T = TypeVar("T")
 
@@ -466,9 +465,9 @@ async def delete_me(
         engine,
         DELETE_FAILURES,
         str(user.id),
-        lambda: service.delete_account(db_session, user, data.password, hasher),
+        lambda: service.check_password(user, data.password, hasher, what="The password"),
     )
-    await billing_service.stop_charging(db_session, user, gateway)
+    await service.delete_account(db_session, user, gateway)
     return Response(
         None,
         status_code=HTTP_204_NO_CONTENT,

@@ -24,10 +24,12 @@ from backend.accounts.models import User
 from backend.accounts.passwords import PasswordHasher, password_problem
 from backend.accounts.schemas import LoginIn, Me, ProfileIn, SignupIn
 from backend.billing import premium
+from backend.billing import service as billing_service
+from backend.billing.gateway import StripeGateway
 from backend.billing.models import PaymentHistory, Subscription
-from backend.errors import AppError, InvalidFieldError, NotAuthenticatedError
 from backend.mail import MailOutbox
 from backend.settings import Network
+from backend.web.errors import AppError, InvalidFieldError, NotAuthenticatedError
 from sync.tables import calculation_history
 
 
@@ -259,16 +261,11 @@ async def _set_password(
     ctx.outbox.add(emails.password_changed(user.email, ctx.base_url))
 
 
-async def delete_account(
-    db: AsyncSession, user: User, password: str, hasher: PasswordHasher
-) -> None:
-    """Soft delete (seed 3.2): hidden at once, hard-deleted after 30 days by retention."""
-    await check_password(user, password, hasher, what="The password")
-    await soft_delete(db, user)
-
-
-async def soft_delete(db: AsyncSession, user: User) -> None:
-    """Hide the account at once and end its sessions (also the operator's `users delete`)."""
+async def delete_account(db: AsyncSession, user: User, gateway: StripeGateway | None) -> None:
+    """Delete an account, for `DELETE /me` and `calcapp users delete` (seed 3.2): the charges
+    stopped on Stripe first (when Stripe cannot be reached, nothing changes), then the account
+    hidden at once with every session ended; retention hard-deletes it after 30 days."""
+    await billing_service.stop_charging(db, user, gateway)
     user.deleted_at = datetime.now(UTC)
     await sessions.end_all(db, user.id)
     await db.flush()

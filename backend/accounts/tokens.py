@@ -17,7 +17,7 @@ from sqlalchemy import func, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.models import EmailToken
-from backend.errors import AppError
+from backend.web.errors import AppError
 
 Purpose = Literal["verify_email", "reset_password", "undo_email_change"]
 VERIFY_EMAIL: Purpose = "verify_email"

@@ -16,8 +16,8 @@ from typing import Any
 
 import stripe
 
-from backend.errors import AppError
 from backend.settings import Settings
+from backend.web.errors import AppError
 
 logger = logging.getLogger(__name__)
 

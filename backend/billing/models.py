@@ -5,15 +5,28 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import DateTime, ForeignKey, Numeric, String, func, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from backend.db import Base
+from backend.db.engine import Base
 
-SUBSCRIPTION_STATUSES = ("active", "canceled", "past_due", "incomplete", "trialing")
+
+class SubscriptionStatus(StrEnum):
+    """The seed's five subscription states: the column's check constraint (the migration),
+    the premium rules (premium.py) and Stripe's statuses mapped onto them (service.py).
+    tests/integration/test_schema.py checks the constraint against this list."""
+
+    ACTIVE = "active"
+    CANCELED = "canceled"
+    PAST_DUE = "past_due"
+    INCOMPLETE = "incomplete"
+    TRIALING = "trialing"
+
+
 PAYMENT_STATUSES = ("succeeded", "failed", "pending", "canceled", "requires_action")
 
 
@@ -26,7 +39,7 @@ class Subscription(Base):
     )
     stripe_customer_id: Mapped[str] = mapped_column(String(255), unique=True)
     stripe_subscription_id: Mapped[str] = mapped_column(String(255), unique=True)
-    status: Mapped[str] = mapped_column(String(50), server_default="active")
+    status: Mapped[str] = mapped_column(String(50), server_default=SubscriptionStatus.ACTIVE)
     price_per_month: Mapped[Decimal] = mapped_column(Numeric(10, 2))
     current_period_start: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     current_period_end: Mapped[datetime] = mapped_column(DateTime(timezone=True))

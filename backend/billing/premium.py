@@ -15,6 +15,7 @@ from sqlalchemy import ColumnElement, and_, bindparam, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.billing.models import Subscription
+from backend.billing.models import SubscriptionStatus as Status
 
 RENEWAL_SLACK = timedelta(days=3)
 PAST_DUE_GRACE = timedelta(days=7)
@@ -26,9 +27,9 @@ def premium_condition() -> ColumnElement[bool]:
     now = func.now()
     end = Subscription.current_period_end
     return or_(
-        and_(Subscription.status.in_(("active", "trialing")), end + RENEWAL_SLACK > now),
-        and_(Subscription.status == "past_due", end + PAST_DUE_GRACE > now),
-        and_(Subscription.status == "canceled", end > now),
+        and_(Subscription.status.in_((Status.ACTIVE, Status.TRIALING)), end + RENEWAL_SLACK > now),
+        and_(Subscription.status == Status.PAST_DUE, end + PAST_DUE_GRACE > now),
+        and_(Subscription.status == Status.CANCELED, end > now),
     )
 
 
@@ -55,7 +56,7 @@ async def grant(db: AsyncSession, user_id: uuid.UUID, until: datetime | None) ->
             current_period_start=datetime.now(UTC),
         )
         db.add(subscription)
-    subscription.status = "active"
+    subscription.status = Status.ACTIVE
     subscription.canceled_at = None
     subscription.current_period_end = end
     await db.flush()
@@ -68,7 +69,7 @@ async def revoke(db: AsyncSession, user_id: uuid.UUID) -> bool:
     if subscription is None:
         return False
     now = datetime.now(UTC)
-    subscription.status = "canceled"
+    subscription.status = Status.CANCELED
     subscription.canceled_at = now
     subscription.current_period_end = now
     await db.flush()

@@ -7,6 +7,9 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, Router, get, post
+from litestar.connection import ASGIConnection
+from litestar.datastructures import State
+from litestar.di import Provide
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_200_OK
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -15,12 +18,12 @@ from backend import ratelimit
 from backend.accounts.auth import Account, requires_user
 from backend.billing import service
 from backend.billing.gateway import StripeGateway
-from backend.deps import Provided
-from backend.errors import AppError
-from backend.metrics import UNKNOWN_EVENT, Metrics
-from backend.openapi import JSON_BODY, failures
 from backend.ratelimit import Limit
 from backend.settings import Settings
+from backend.web.deps import Provided
+from backend.web.errors import AppError
+from backend.web.metrics import UNKNOWN_EVENT, Metrics
+from backend.web.openapi import JSON_BODY, failures
 
 WEBHOOK_PATH = "/billing/webhook"
 # Card testing (trying stolen cards one after another) goes through these two.
@@ -82,10 +85,10 @@ async def setup_intent(
     db_session: Provided[AsyncSession],
     engine: Provided[AsyncEngine],
     account: Provided[Account],
-    gateway: Provided[StripeGateway | None],
+    stripe: Provided[StripeGateway],
 ) -> SetupIntentOut:
     await ratelimit.check(engine, SETUP_INTENTS_PER_ACCOUNT, str(account.id))
-    secret = await service.setup_intent(db_session, account, service.require(gateway))
+    secret = await service.setup_intent(db_session, account, stripe)
     return SetupIntentOut(client_secret=secret)
 
 
@@ -110,13 +113,11 @@ async def subscribe(
     db_session: Provided[AsyncSession],
     engine: Provided[AsyncEngine],
     account: Provided[Account],
-    gateway: Provided[StripeGateway | None],
+    stripe: Provided[StripeGateway],
     settings: Provided[Settings],
 ) -> service.SubscribeOutcome:
     await ratelimit.check(engine, SUBSCRIBES_PER_ACCOUNT, str(account.id))
-    return await service.subscribe(
-        db_session, account, service.require(gateway), data.payment_method, settings
-    )
+    return await service.subscribe(db_session, account, stripe, data.payment_method, settings)
 
 
 @post(
@@ -128,10 +129,10 @@ async def subscribe(
 async def refresh(
     db_session: Provided[AsyncSession],
     account: Provided[Account],
-    gateway: Provided[StripeGateway | None],
+    stripe: Provided[StripeGateway],
     settings: Provided[Settings],
 ) -> service.Billing:
-    return await service.refresh(db_session, account, service.require(gateway), settings)
+    return await service.refresh(db_session, account, stripe, settings)
 
 
 @post(
@@ -148,12 +149,10 @@ async def cancel(
     data: JSONBody[CancelIn],
     db_session: Provided[AsyncSession],
     account: Provided[Account],
-    gateway: Provided[StripeGateway | None],
+    stripe: Provided[StripeGateway],
     settings: Provided[Settings],
 ) -> service.Billing:
-    return await service.cancel(
-        db_session, account, service.require(gateway), data.at_period_end, settings
-    )
+    return await service.cancel(db_session, account, stripe, data.at_period_end, settings)
 
 
 @post(
@@ -165,10 +164,10 @@ async def cancel(
 async def resume(
     db_session: Provided[AsyncSession],
     account: Provided[Account],
-    gateway: Provided[StripeGateway | None],
+    stripe: Provided[StripeGateway],
     settings: Provided[Settings],
 ) -> service.Billing:
-    return await service.resume(db_session, account, service.require(gateway), settings)
+    return await service.resume(db_session, account, stripe, settings)
 
 
 @get(
@@ -200,10 +199,9 @@ async def payments(
 async def webhook(
     request: Request[Any, Any, Any],
     db_session: Provided[AsyncSession],
-    gateway: Provided[StripeGateway | None],
+    stripe: Provided[StripeGateway],
     metrics: Provided[Metrics],
 ) -> Received:
-    stripe = service.require(gateway)
     payload = await request.body()
     try:
         event = stripe.event(payload, request.headers.get("stripe-signature", ""))
@@ -220,7 +218,18 @@ async def webhook(
     return Received(received=True, duplicate=not first_time)
 
 
+async def requires_billing(connection: ASGIConnection[Any, Any, Any, Any], _: Any) -> None:
+    """Guard: 503 `billing_not_configured` on a server without Stripe's keys."""
+    service.require(connection.app.state.gateway)
+
+
+def provide_stripe(state: State) -> StripeGateway:
+    """The gateway, for handlers behind `requires_billing`."""
+    return service.require(state.gateway)
+
+
 def router() -> Router:
+    stripe = {"stripe": Provide(provide_stripe, sync_to_thread=False)}
     return Router(
         path="/",
         route_handlers=[
@@ -229,15 +238,18 @@ def router() -> Router:
                 guards=[requires_user],
                 route_handlers=[
                     billing,
-                    setup_intent,
-                    subscribe,
-                    refresh,
-                    cancel,
-                    resume,
                     payments,
+                    Router(
+                        path="/",
+                        guards=[requires_billing],
+                        dependencies=stripe,
+                        route_handlers=[setup_intent, subscribe, refresh, cancel, resume],
+                    ),
                 ],
             ),
-            webhook,
+            Router(
+                path="/", guards=[requires_billing], dependencies=stripe, route_handlers=[webhook]
+            ),
         ],
         tags=["billing"],
     )

@@ -31,14 +31,15 @@ from backend.billing.gateway import (
     SubscriptionSnapshot,
 )
 from backend.billing.models import PaymentHistory, StripeCustomer, StripeEvent, Subscription
+from backend.billing.models import SubscriptionStatus as Status
 from backend.billing.premium import COMPLIMENTARY_PREFIX
-from backend.errors import AppError
 from backend.settings import Settings
+from backend.web.errors import AppError
 
 logger = logging.getLogger(__name__)
 
-LIVE_STATUSES = ("active", "trialing", "past_due")
-FINAL_STATUSES = ("canceled",)
+LIVE_STATUSES = (Status.ACTIVE, Status.TRIALING, Status.PAST_DUE)
+FINAL_STATUSES = (Status.CANCELED,)
 
 
 class AlreadySubscribedError(AppError):
@@ -337,9 +338,7 @@ async def apply_subscription(
 def _local_status(status: str) -> str:
     """Stripe's statuses onto the seed's five: `unpaid`, `incomplete_expired` and `paused`
     end premium, like `canceled`."""
-    if status in {"active", "canceled", "past_due", "incomplete", "trialing"}:
-        return status
-    return "canceled"
+    return status if status in set(Status) else Status.CANCELED
 
 
 async def record_invoice(db: AsyncSession, invoice: InvoiceSnapshot) -> None:

@@ -47,7 +47,7 @@ def create_engine(database_url: str, *, pool_size: int = 10) -> AsyncEngine:
         max_overflow=0,
         # No ping before each checkout (a round trip, and a transaction, every request): a
         # connection that died meanwhile fails its statement, which answers 503 and drops it
-        # from the pool (backend/errors.py), and the client retries.
+        # from the pool (backend/web/errors.py), and the client retries.
         pool_pre_ping=False,
         # Errors and logs name the SQL but not its values (password hashes, tokens, emails).
         hide_parameters=True,

@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from backend.metrics import Metrics
+from backend.web.metrics import Metrics
 
 
 class TooManyStreamsError(Exception):

@@ -33,7 +33,7 @@ from backend.accounts.models import User, UserSession
 from backend.accounts.sessions import IDLE
 from backend.billing.models import Subscription
 from backend.billing.premium import premium_condition
-from backend.database import DatabaseError, connect
+from backend.db.server import DatabaseError, connect
 from backend.live.hub import Hub
 from backend.settings import Settings
 from sync.push import CHANNEL

@@ -16,12 +16,12 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.auth import Account, requires_premium
-from backend.deps import Provided
-from backend.errors import ServiceUnavailableError
-from backend.history.routes import PREMIUM_REQUIRED
 from backend.live.hub import Hub, HubClosedError, Stream, TooManyStreamsError, now_ms
-from backend.metrics import Metrics
-from backend.openapi import failures
+from backend.sync_api.routes import PREMIUM_REQUIRED
+from backend.web.deps import Provided
+from backend.web.errors import ServiceUnavailableError
+from backend.web.metrics import Metrics
+from backend.web.openapi import failures
 
 HEARTBEAT_SECONDS = 25.0
 RETRY_MS = 5000

@@ -26,15 +26,16 @@ from pathlib import Path
 import asyncpg
 from sqlalchemy.engine import make_url
 
-from backend.database import connect
+from backend.db.server import connect
+from backend.ops.errors import OperatorError
 from backend.settings import describe_database_url
 
 ARCHIVE_MAGIC = b"PGDMP"
 VERSION = re.compile(r"\(PostgreSQL\)\s+(\d+)(?:\.(\d+))?")
 
 
-class BackupError(RuntimeError):
-    """A backup or restore that cannot be done; the message is one line for the operator."""
+class BackupError(OperatorError):
+    """A backup or restore that cannot be done."""
 
 
 @dataclass(frozen=True)

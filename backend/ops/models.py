@@ -15,7 +15,7 @@ from sqlalchemy import DateTime, ForeignKey, Numeric, String, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from backend.db import Base
+from backend.db.engine import Base
 
 
 class RetentionNotice(Base):

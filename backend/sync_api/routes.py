@@ -15,17 +15,17 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from backend.accounts.auth import Account, requires_premium, requires_user
-from backend.deps import Provided
-from backend.errors import (
+from backend.live.hub import now_ms
+from backend.ratelimit import RateLimitedError
+from backend.web.deps import Provided
+from backend.web.errors import (
     AppError,
     InvalidFieldError,
     PremiumRequiredError,
     ServiceUnavailableError,
 )
-from backend.live.hub import now_ms
-from backend.metrics import Metrics
-from backend.openapi import JSON_BODY, failures
-from backend.ratelimit import RateLimitedError
+from backend.web.metrics import Metrics
+from backend.web.openapi import JSON_BODY, failures
 from sync import history as history_query
 from sync import pull as pull_query
 from sync import push as push_ops

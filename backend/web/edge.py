@@ -8,7 +8,7 @@
 - the security headers (precomputed bytes), and `Cache-Control: no-store` on every answer
   under `/api/` and `/metrics`, errors included;
 - `HEAD` wherever `GET` works (the app sees a GET; the body is dropped);
-- the PWA's files straight from memory (`backend/pwa.py`: headers and bodies made once, 304s,
+- the PWA's files straight from memory (`backend/web/static.py`: headers and bodies made once, 304s,
   the encoding chosen by `Accept-Encoding`), without routing, dependency injection or a CSRF
   cookie, and the same for answers ready in advance (`answers`: the liveness probe's while it
   is fresh); everything else goes to Litestar.
@@ -28,9 +28,9 @@ from typing import cast
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, HTTPScope, Message, Receive, Scope, Send
 
-from backend import request_id as ids
-from backend.metrics import Metrics
-from backend.pwa import Shell
+from backend.web import request_id as ids
+from backend.web.metrics import Metrics
+from backend.web.static import Shell
 
 HEADER = ids.HEADER
 NO_STORE_PATHS = ("/api/", "/metrics")

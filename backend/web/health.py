@@ -16,9 +16,9 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from backend.deps import Provided
-from backend.errors import DatabaseUnavailableError, ServiceUnavailableError
-from backend.openapi import failures
+from backend.web.deps import Provided
+from backend.web.errors import DatabaseUnavailableError, ServiceUnavailableError
+from backend.web.openapi import failures
 
 HEALTH_TIMEOUT_SECONDS = 3.0
 
@@ -65,7 +65,7 @@ class DatabaseProbe:
     def fresh_answer(self) -> bytes | None:
         """The `/health` body while a check that found the database up is fresh, else None
         (then the route checks, and answers 503 if it must): the edge layer answers with it
-        without routing (backend/edge.py)."""
+        without routing (backend/web/edge.py)."""
         if time.monotonic() - self._checked < self.FRESH_SECONDS:
             return self._answer
         return None

@@ -1,6 +1,6 @@
 """Log formats: readable lines in development, one JSON object per line in production.
 
-Both show the id of the request being handled (backend/request_id.py), and both scrub what
+Both show the id of the request being handled (backend/web/request_id.py), and both scrub what
 looks like a Stripe secret key or webhook secret from messages and tracebacks, as a last line
 of defence: nothing is meant to log secrets in the first place (no headers, cookies, bodies
 or query strings are logged; SQL parameters are hidden from database errors).
@@ -14,8 +14,8 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from backend.request_id import current_request_id
 from backend.settings import Settings
+from backend.web.request_id import current_request_id
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s%(request_tag)s: %(message)s"
 _SECRETS = re.compile(r"\b(?:sk|rk)_(?:live|test)_[A-Za-z0-9]+|\bwhsec_[A-Za-z0-9+/=]+")
@@ -75,7 +75,7 @@ def formatter(production: bool) -> logging.Formatter:
 
 
 def configure_logging(settings: Settings) -> None:
-    """Readable lines in development, one JSON object per line in production (backend/logs.py);
+    """Readable lines in development, one JSON object per line in production (backend/web/logs.py);
     both carry the request id."""
     handler = logging.StreamHandler()
     handler.setFormatter(formatter(settings.is_production))

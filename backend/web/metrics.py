@@ -27,9 +27,9 @@ from prometheus_client.exposition import generate_latest
 from prometheus_client.registry import Collector
 from sqlalchemy.pool import Pool, QueuePool
 
-from backend.deps import Provided
-from backend.errors import NotAuthenticatedError
 from backend.settings import Settings
+from backend.web.deps import Provided
+from backend.web.errors import NotAuthenticatedError
 from sync.protocol import REJECT_CODES, OpResult
 
 PATH = "/metrics"

@@ -1,6 +1,6 @@
 """What the OpenAPI document (`/api/schema/openapi.json`) says about failures.
 
-Every 4xx/5xx answer is `{"detail", "code"}` (`backend.errors`); a 422 adds `errors`, the
+Every 4xx/5xx answer is `{"detail", "code"}` (`backend.web.errors`); a 422 adds `errors`, the
 fields at fault. Each route lists the failures it can answer with `responses=failures(...)`,
 so that the document is true: `tests/fuzz` checks every answer of every operation against it.
 """

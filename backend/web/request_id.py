@@ -1,6 +1,6 @@
-"""The id of the request being handled, for the log formatters (backend/logs.py).
+"""The id of the request being handled, for the log formatters (backend/web/logs.py).
 
-The edge layer (backend/edge.py) sets it for each request: the caller's `X-Request-ID` when it
+The edge layer (backend/web/edge.py) sets it for each request: the caller's `X-Request-ID` when it
 is a plausible one (1 to 64 characters of `[A-Za-z0-9._-]`: a proxy's or a client's),
 otherwise a new uuid4 in hex, and sends it back in the answer, errors included.
 """

@@ -2,7 +2,7 @@
 
 The policy allows no inline script or style. When billing is configured, Stripe.js (or the
 emulator's copy, in development) is allowed to load, call its API and show its frames.
-The edge layer (backend/edge.py) adds them to every answer, and `Cache-Control: no-store` to
+The edge layer (backend/web/edge.py) adds them to every answer, and `Cache-Control: no-store` to
 every answer under `/api/` and `/metrics` (errors included: 401, 403, 404, 405, 422, 429, 503).
 """
 

@@ -2,7 +2,7 @@
 
 Every file is read into memory and compressed once, with brotli and gzip (the whole shell is
 a few dozen KB), and its answers' headers are made then too, so a request costs no disk I/O,
-no compression and no header building: `backend/edge.py` sends them straight from here. URLs
+no compression and no header building: `backend/web/edge.py` sends them straight from here. URLs
 do not change with content, so files are served with `Cache-Control: no-cache` and a content
 ETag: browsers revalidate with a 304, and the service worker, not the HTTP cache, is what
 makes the app work offline.

@@ -66,7 +66,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from backend.app import create_app
-from backend.database import connect
+from backend.db.server import connect
 from backend.settings import Settings
 from tests.api import PASSWORD
 from tests.support import calcapp_env, run_async, run_calcapp

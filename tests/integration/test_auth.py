@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from backend.accounts.auth import account_for
 from backend.billing import premium
-from backend.db import create_engine
+from backend.db.engine import create_engine
 
 # The premium rule's edges: each status just inside and just outside its bound.
 CASES = [

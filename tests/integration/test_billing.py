@@ -19,7 +19,7 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from backend.app import create_app
-from backend.database import connect
+from backend.db.server import connect
 from backend.settings import Settings
 from tests.api import PASSWORD, Api
 from tests.stripe_support import (

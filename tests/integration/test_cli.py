@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from backend.accounts.passwords import PasswordHasher
-from backend.database import connect
+from backend.db.server import connect
 from tests.support import calcapp_env, free_port, run_async, run_calcapp, running_server
 
 pytestmark = pytest.mark.db

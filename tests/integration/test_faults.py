@@ -25,9 +25,9 @@ import httpx
 import pytest
 from litestar.testing import AsyncTestClient
 
-from backend import migrate
 from backend.app import create_app
-from backend.database import connect, create_database_if_missing
+from backend.db import migrations as migrate
+from backend.db.server import connect, create_database_if_missing
 from backend.settings import Settings
 from tests.api import Api
 from tests.stripe_support import GOOD_CARD, Emulator, payment_method, with_stripe

@@ -19,12 +19,12 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from backend.app import create_app
-from backend.database import connect
-from backend.db import create_engine
+from backend.db.engine import create_engine
+from backend.db.server import connect
 from backend.live.hub import Hub, Stream
 from backend.live.listener import Listener, end_stale_streams
-from backend.metrics import Metrics
 from backend.settings import Settings
+from backend.web.metrics import Metrics
 from sync import push as push_ops
 from sync.protocol import parse_op
 from tests.api import PASSWORD, Api, assert_error

@@ -9,8 +9,8 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from backend import migrate
-from backend.database import connect
+from backend.db import migrations as migrate
+from backend.db.server import connect
 from backend.models import Base
 from sync.tables import metadata as sync_metadata
 from tests.support import in_thread, run_async

@@ -18,8 +18,8 @@ from litestar.testing import AsyncTestClient
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from backend import migrate
 from backend.app import create_app
+from backend.db import migrations as migrate
 from backend.settings import Settings, SettingsError
 from tests.api import Api
 from tests.mailbox import Mailbox

@@ -13,7 +13,7 @@ import asyncpg
 import pytest
 from sqlalchemy.engine import make_url
 
-from backend.database import connect
+from backend.db.server import connect
 from backend.ops.partitions import add_months
 from sync.partitions import month_start
 from tests.support import (

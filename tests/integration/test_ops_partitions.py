@@ -19,8 +19,8 @@ from typing import cast
 
 import pytest
 
-from backend import migrate
-from backend.database import connect
+from backend.db import migrations as migrate
+from backend.db.server import connect
 from backend.ops.partitions import add_months
 from sync.partitions import month_start
 from tests.support import (

@@ -15,7 +15,7 @@ from typing import Any
 import asyncpg
 import pytest
 
-from backend.database import connect
+from backend.db.server import connect
 from tests.mailbox import Mailbox
 from tests.support import (
     calcapp_env,

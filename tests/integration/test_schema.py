@@ -1,13 +1,15 @@
 """Constraints, cascades and partitions of the migrated schema behave as the seed document says."""
 
 import asyncio
+import re
 import uuid
 from datetime import UTC, datetime
 
 import asyncpg
 import pytest
 
-from backend.database import connect
+from backend.billing.models import SubscriptionStatus
+from backend.db.server import connect
 
 pytestmark = pytest.mark.db
 
@@ -74,6 +76,21 @@ async def test_unknown_subscription_status_is_rejected(conn: asyncpg.Connection)
     user_id = await add_user(conn)
     with pytest.raises(asyncpg.CheckViolationError):
         await add_subscription(conn, user_id, "paused")
+
+
+async def test_the_status_constraint_allows_exactly_the_code_s_states(
+    conn: asyncpg.Connection,
+) -> None:
+    user_id = await add_user(conn)
+    for status in SubscriptionStatus:
+        async with conn.transaction():
+            await add_subscription(conn, user_id, status)
+            await conn.execute("DELETE FROM subscriptions WHERE user_id = $1", user_id)
+    definition = await conn.fetchval(
+        "SELECT pg_get_constraintdef(oid) FROM pg_constraint"
+        " WHERE conname = 'ck_subscriptions_status'"
+    )
+    assert sorted(re.findall(r"'(\w+)'", definition)) == sorted(SubscriptionStatus)
 
 
 async def test_unknown_payment_status_is_rejected(conn: asyncpg.Connection) -> None:

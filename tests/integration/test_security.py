@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from backend.database import connect
+from backend.db.server import connect
 from tests.api import PASSWORD, Api
 from tests.mailbox import Mailbox
 from tests.stripe_support import SECRET_KEY, stripe_env

@@ -11,8 +11,8 @@ from typing import Any
 import asyncpg
 import pytest
 
-from backend import migrate
-from backend.database import connect
+from backend.db import migrations as migrate
+from backend.db.server import connect
 from tests.support import in_thread, run_async
 
 pytestmark = pytest.mark.db

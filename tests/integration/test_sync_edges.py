@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 import pytest
 
-from backend.database import connect
+from backend.db.server import connect
 from backend.ops.partitions import add_months
 from sync.partitions import month_start
 from sync.protocol import Position, encode_cursor

@@ -21,7 +21,7 @@ import yaml  # type: ignore[import-untyped]
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.pool import QueuePool
 
-from backend.metrics import Metrics
+from backend.web.metrics import Metrics
 
 ROOT = Path(__file__).resolve().parents[2]
 RULES = ROOT / "ops" / "prometheus" / "alerts.yml"

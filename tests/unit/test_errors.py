@@ -7,7 +7,7 @@ from litestar import Litestar, get, post
 from litestar.params import JSONBody, Parameter
 from litestar.testing import TestClient
 
-from backend.errors import EXCEPTION_HANDLERS, ConflictError, DatabaseUnavailableError
+from backend.web.errors import EXCEPTION_HANDLERS, ConflictError, DatabaseUnavailableError
 
 
 @get("/conflict")

@@ -8,7 +8,7 @@ import pytest
 
 from backend.live.hub import Hub, HubClosedError, TooManyStreamsError
 from backend.live.listener import parse
-from backend.metrics import Metrics
+from backend.web.metrics import Metrics
 
 
 def hub(per_account: int = 5, per_process: int = 100) -> Hub:

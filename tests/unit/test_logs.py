@@ -19,12 +19,12 @@ from litestar.types import (
     Send,
 )
 
-from backend.edge import Edge
-from backend.logs import JsonFormatter, TextFormatter, formatter
-from backend.metrics import Metrics
-from backend.pwa import Shell
-from backend.request_id import accepted_request_id, current_request_id
 from backend.settings import PROJECT_ROOT
+from backend.web.edge import Edge
+from backend.web.logs import JsonFormatter, TextFormatter, formatter
+from backend.web.metrics import Metrics
+from backend.web.request_id import accepted_request_id, current_request_id
+from backend.web.static import Shell
 
 
 class Lines(logging.Handler):

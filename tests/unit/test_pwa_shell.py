@@ -12,8 +12,8 @@ from litestar import Litestar
 from litestar.testing import TestClient
 
 from backend.app import create_app
-from backend.pwa import Shell
 from backend.settings import PROJECT_ROOT, Settings
+from backend.web.static import Shell
 
 NO_DATABASE = "postgresql+asyncpg://nobody@127.0.0.1:1/none"  # never connected to here
 
