@@ -147,8 +147,8 @@ async def set_premium(database_url: str, email: str, *, active: bool) -> None:
     try:
         await conn.execute(
             """INSERT INTO subscriptions (user_id, stripe_customer_id, stripe_subscription_id,
-                   status, price_per_month, current_period_start, current_period_end)
-               SELECT id, 'comp_' || id, 'comp_' || id, 'active', 0.00,
+                   status, source, price_per_month, current_period_start, current_period_end)
+               SELECT id, 'comp_' || id, 'comp_' || id, 'active', 'complimentary', 0.00,
                       now(), now() + interval '30 days'
                FROM users WHERE email = $1
                ON CONFLICT (user_id) DO UPDATE SET status = EXCLUDED.status,

@@ -27,6 +27,14 @@ class SubscriptionStatus(StrEnum):
     TRIALING = "trialing"
 
 
+class SubscriptionSource(StrEnum):
+    """Where a subscription comes from: paid through Stripe, or granted by an operator (no
+    Stripe objects behind it: its Stripe ids are stand-ins, never sent to Stripe)."""
+
+    STRIPE = "stripe"
+    COMPLIMENTARY = "complimentary"
+
+
 PAYMENT_STATUSES = ("succeeded", "failed", "pending", "canceled", "requires_action")
 
 
@@ -40,6 +48,7 @@ class Subscription(Base):
     stripe_customer_id: Mapped[str] = mapped_column(String(255), unique=True)
     stripe_subscription_id: Mapped[str] = mapped_column(String(255), unique=True)
     status: Mapped[str] = mapped_column(String(50), server_default=SubscriptionStatus.ACTIVE)
+    source: Mapped[str] = mapped_column(String(20), server_default=SubscriptionSource.STRIPE)
     price_per_month: Mapped[Decimal] = mapped_column(Numeric(10, 2))
     current_period_start: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     current_period_end: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -14,13 +14,15 @@ from decimal import Decimal
 from sqlalchemy import ColumnElement, and_, bindparam, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.billing.models import Subscription
+from backend.billing.models import Subscription, SubscriptionSource
 from backend.billing.models import SubscriptionStatus as Status
 
 RENEWAL_SLACK = timedelta(days=3)
 PAST_DUE_GRACE = timedelta(days=7)
 COMPLIMENTARY_UNTIL = datetime(2100, 1, 1, tzinfo=UTC)
-COMPLIMENTARY_PREFIX = "comp_"  # the stand-in Stripe ids of complimentary subscriptions
+STAND_IN_PREFIX = "comp_"
+"""The stand-in Stripe ids of complimentary subscriptions (the columns are unique and required);
+what a subscription is says its `source`."""
 
 
 def premium_condition() -> ColumnElement[bool]:
@@ -50,8 +52,9 @@ async def grant(db: AsyncSession, user_id: uuid.UUID, until: datetime | None) ->
     if subscription is None:
         subscription = Subscription(
             user_id=user_id,
-            stripe_customer_id=f"{COMPLIMENTARY_PREFIX}{user_id.hex}",
-            stripe_subscription_id=f"{COMPLIMENTARY_PREFIX}{user_id.hex}",
+            source=SubscriptionSource.COMPLIMENTARY,
+            stripe_customer_id=f"{STAND_IN_PREFIX}{user_id.hex}",
+            stripe_subscription_id=f"{STAND_IN_PREFIX}{user_id.hex}",
             price_per_month=Decimal("0.00"),
             current_period_start=datetime.now(UTC),
         )

@@ -31,8 +31,8 @@ from backend.billing.gateway import (
     SubscriptionSnapshot,
 )
 from backend.billing.models import PaymentHistory, StripeCustomer, StripeEvent, Subscription
+from backend.billing.models import SubscriptionSource as Source
 from backend.billing.models import SubscriptionStatus as Status
-from backend.billing.premium import COMPLIMENTARY_PREFIX
 from backend.settings import Settings
 from backend.web.errors import AppError
 
@@ -104,7 +104,7 @@ class Payments(msgspec.Struct, frozen=True):
 
 
 def _complimentary(subscription: Subscription) -> bool:
-    return subscription.stripe_subscription_id.startswith(COMPLIMENTARY_PREFIX)
+    return subscription.source == Source.COMPLIMENTARY
 
 
 async def subscription_of(db: AsyncSession, user_id: uuid.UUID) -> Subscription | None:
@@ -319,6 +319,7 @@ async def apply_subscription(
     values: dict[str, Any] = {
         "stripe_customer_id": snapshot.customer_id,
         "stripe_subscription_id": snapshot.id,
+        "source": Source.STRIPE,
         "status": _local_status(snapshot.status),
         "price_per_month": snapshot.price,
         "current_period_start": snapshot.current_period_start,
@@ -405,7 +406,7 @@ async def reconcile(db: AsyncSession, gateway: StripeGateway) -> tuple[int, list
     rows = await db.scalars(
         select(Subscription.stripe_subscription_id).where(
             Subscription.status.not_in(FINAL_STATUSES),
-            Subscription.stripe_subscription_id.not_like(f"{COMPLIMENTARY_PREFIX}%"),
+            Subscription.source == Source.STRIPE,
         )
     )
     done, failed = 0, []

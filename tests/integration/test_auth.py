@@ -67,14 +67,15 @@ async def test_premium_in_the_lookup_is_the_billing_rule(engine: AsyncEngine) ->
             await conn.execute(
                 text(
                     "INSERT INTO subscriptions (user_id, stripe_customer_id,"
-                    " stripe_subscription_id, status, price_per_month, current_period_start,"
-                    " current_period_end) VALUES (:u, :cus, :sub, :s, 5,"
+                    " stripe_subscription_id, status, source, price_per_month,"
+                    " current_period_start, current_period_end)"
+                    " VALUES (:u, :cus, :sub, :s, 'complimentary', 5,"
                     " now() - interval '30 days', now() + :end)"
                 ),
                 {
                     "u": user_id,
-                    "cus": f"{premium.COMPLIMENTARY_PREFIX}{user_id.hex}",  # not sent to Stripe
-                    "sub": f"{premium.COMPLIMENTARY_PREFIX}{user_id.hex}",
+                    "cus": f"{premium.STAND_IN_PREFIX}{user_id.hex}",
+                    "sub": f"{premium.STAND_IN_PREFIX}{user_id.hex}",
                     "s": status,
                     "end": end,
                 },

@@ -89,3 +89,45 @@ def test_models_match_the_migrated_schema(database_url: str) -> None:
         if not (d[0] == "remove_table" and d[1].name == "alembic_version")
     ]
     assert differences == []
+
+
+def test_complimentary_subscriptions_get_their_source(make_database: Callable[[], str]) -> None:
+    """0010: the rows the `comp_` stand-in ids marked become `complimentary`, the others
+    `stripe`."""
+    url = make_database()
+    in_thread(migrate.upgrade, url, "0009_push_path")
+
+    async def fill() -> None:
+        conn = await connect(url)
+        try:
+            for prefix, email in (("comp_", "granted@example.com"), ("", "paid@example.com")):
+                await conn.execute(
+                    """WITH u AS (INSERT INTO users (email, password_hash) VALUES ($1, 'x')
+                                  RETURNING id)
+                       INSERT INTO subscriptions (user_id, stripe_customer_id,
+                           stripe_subscription_id, status, price_per_month,
+                           current_period_start, current_period_end)
+                       SELECT id, $2 || 'cus_' || id, $2 || 'sub_' || id, 'active', 5, now(),
+                              now() + interval '1 month' FROM u""",
+                    email,
+                    prefix,
+                )
+        finally:
+            await conn.close()
+
+    async def sources() -> dict[str, str]:
+        conn = await connect(url)
+        try:
+            rows = await conn.fetch(
+                "SELECT u.email, s.source FROM subscriptions s JOIN users u ON u.id = s.user_id"
+            )
+            return {row["email"]: row["source"] for row in rows}
+        finally:
+            await conn.close()
+
+    run_async(fill())
+    in_thread(migrate.upgrade, url)
+    assert run_async(sources()) == {
+        "granted@example.com": "complimentary",
+        "paid@example.com": "stripe",
+    }

@@ -4,11 +4,12 @@ import asyncio
 import re
 import uuid
 from datetime import UTC, datetime
+from enum import StrEnum
 
 import asyncpg
 import pytest
 
-from backend.billing.models import SubscriptionStatus
+from backend.billing.models import SubscriptionSource, SubscriptionStatus
 from backend.db.server import connect
 
 pytestmark = pytest.mark.db
@@ -78,19 +79,21 @@ async def test_unknown_subscription_status_is_rejected(conn: asyncpg.Connection)
         await add_subscription(conn, user_id, "paused")
 
 
-async def test_the_status_constraint_allows_exactly_the_code_s_states(
-    conn: asyncpg.Connection,
+@pytest.mark.parametrize(
+    ("constraint", "values"),
+    [
+        ("ck_subscriptions_status", SubscriptionStatus),
+        ("ck_subscriptions_source", SubscriptionSource),
+    ],
+)
+async def test_the_subscription_constraints_allow_exactly_the_code_s_values(
+    conn: asyncpg.Connection, constraint: str, values: type[StrEnum]
 ) -> None:
-    user_id = await add_user(conn)
-    for status in SubscriptionStatus:
-        async with conn.transaction():
-            await add_subscription(conn, user_id, status)
-            await conn.execute("DELETE FROM subscriptions WHERE user_id = $1", user_id)
+    """The migration's check constraints and the enums the code uses name the same values."""
     definition = await conn.fetchval(
-        "SELECT pg_get_constraintdef(oid) FROM pg_constraint"
-        " WHERE conname = 'ck_subscriptions_status'"
+        "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = $1", constraint
     )
-    assert sorted(re.findall(r"'(\w+)'", definition)) == sorted(SubscriptionStatus)
+    assert sorted(re.findall(r"'(\w+)'", definition)) == sorted(values)
 
 
 async def test_unknown_payment_status_is_rejected(conn: asyncpg.Connection) -> None:
