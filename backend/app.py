@@ -92,7 +92,7 @@ def create_app(settings: Settings) -> Litestar:
     migration_head = migrate.head_revision()
     # The app's state from the start (Litestar keeps a non-empty one it is given).
     state = State({"settings": settings, "hub": hub, "gateway": gateway})
-    push_parts = premium_history.PushParts(state, partitions, metrics)
+    sync_parts = premium_history.SyncParts(state, partitions, metrics)
 
     app = Litestar(
         route_handlers=[api, metrics_endpoint],
@@ -109,7 +109,7 @@ def create_app(settings: Settings) -> Litestar:
             "metrics": Provide(lambda: metrics, sync_to_thread=False),
             "partitions": Provide(lambda: partitions, sync_to_thread=False),
             "hub": Provide(lambda: hub, sync_to_thread=False),
-            "push_parts": Provide(lambda: push_parts, sync_to_thread=False),
+            "sync": Provide(lambda: sync_parts, sync_to_thread=False),
             "migration_head": Provide(lambda: migration_head, sync_to_thread=False),
         },
         lifespan=[

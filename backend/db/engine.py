@@ -79,8 +79,9 @@ def database_lifespan(
         app.state.sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
         # Reads (GET, HEAD) need no transaction: each statement commits on its own, which
         # saves the BEGIN and the COMMIT (two round trips) of every read.
+        app.state.read_engine = engine.execution_options(isolation_level="AUTOCOMMIT")
         app.state.read_sessionmaker = async_sessionmaker(
-            engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
+            app.state.read_engine, expire_on_commit=False
         )
         try:
             yield

@@ -12,7 +12,7 @@ from litestar.datastructures import State
 from litestar.params import JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.accounts.auth import Account, requires_premium, requires_user
 from backend.live.hub import now_ms
@@ -141,9 +141,10 @@ async def _prepare_partitions(
 
 
 @dataclass(frozen=True, slots=True)
-class PushParts:
-    """What a push needs of the app, as one dependency: Litestar resolves two or more
-    dependencies of a handler in a task group, a tenth of a push's CPU (docs/benchmarks.md)."""
+class SyncParts:
+    """What the sync routes need of the app, as their one dependency: Litestar resolves two
+    or more dependencies of a handler in a task group, a tenth of a push's CPU
+    (docs/benchmarks.md). The account comes from `request.user` (the routers' guards)."""
 
     state: State
     partitions: Partitions
@@ -152,6 +153,14 @@ class PushParts:
     @property
     def engine(self) -> AsyncEngine:
         engine: AsyncEngine = self.state.engine  # made when the app starts
+        return engine
+
+    @property
+    def reads(self) -> AsyncEngine:
+        """The engine without transactions: each read statement commits on its own (no
+        BEGIN and COMMIT round trips; under READ COMMITTED each statement of a transaction
+        takes its own snapshot anyway)."""
+        engine: AsyncEngine = self.state.read_engine
         return engine
 
 
@@ -175,7 +184,7 @@ class PushParts:
 async def push(
     data: JSONBody[PushEnvelope],
     request: Request[Account, Any, Any],
-    push_parts: Provided[PushParts],
+    sync: Provided[SyncParts],
 ) -> PushResponse:
     if len(data.ops) > MAX_OPS:
         raise BatchTooLargeError(f"At most {MAX_OPS} ops a request: send half")
@@ -184,7 +193,7 @@ async def push(
     except msgspec.ValidationError as exc:
         raise InvalidFieldError("ops", f"every op needs an integer seq from 1 ({exc})") from exc
     user = sync_member(request.user, data.account_id)
-    partitions, engine = push_parts.partitions, push_parts.engine
+    partitions, engine = sync.partitions, sync.engine
     await _prepare_partitions(partitions, engine, ops)
     try:
         # One transaction on the driver (its BEGIN and COMMIT, no ORM session around it).
@@ -205,7 +214,7 @@ async def push(
             "The history is being reorganised: try again in a moment",
             headers={"Retry-After": "1"},
         ) from exc
-    push_parts.metrics.record_push(answer.results, data.outbox_oldest_age_ms)
+    sync.metrics.record_push(answer.results, data.outbox_oldest_age_ms)
     return answer
 
 
@@ -225,16 +234,15 @@ async def push(
 )
 async def pull(
     data: JSONBody[PullRequest],
-    db_session: Provided[AsyncSession],
-    account: Provided[Account],
-    metrics: Provided[Metrics],
+    request: Request[Account, Any, Any],
+    sync: Provided[SyncParts],
 ) -> PullResponse:
-    user = sync_member(account, data.account_id)
-    metrics.record_pull(data.poke_at_ms, now_ms())
+    user = sync_member(request.user, data.account_id)
+    sync.metrics.record_pull(data.poke_at_ms, now_ms())
     after = _pull_cursor(data.cursor)
-    conn = await db_session.connection()
     try:
-        return await pull_query.pull(conn, user.id, data.device_id, after, data.limit)
+        async with sync.reads.connect() as conn:
+            return await pull_query.pull(conn, user.id, data.device_id, after, data.limit)
     except push_ops.DeviceOfAnotherUserError as exc:
         raise DeviceUserMismatchError("This device id belongs to another account") from exc
     except pull_query.CursorExpiredError as exc:
@@ -249,19 +257,19 @@ async def pull(
     ),
 )
 async def history(
-    db_session: Provided[AsyncSession],
-    engine: Provided[AsyncEngine],
-    account: Provided[Account],
+    request: Request[Account, Any, Any],
+    sync: Provided[SyncParts],
     limit: Annotated[int, Parameter(ge=1, le=100)] = 50,
     before: Annotated[str | None, Parameter(max_length=100)] = None,
     q: Annotated[str | None, Parameter(min_length=1, max_length=100, pattern=NO_NUL)] = None,
 ) -> HistoryPage:
     after = _cursor(before, "before")
+    user_id = request.user.id
     if q:  # a transaction of its own: the search sets its planning for itself (SET LOCAL)
-        async with engine.begin() as conn:
-            return await history_query.history(conn, account.id, limit, after, q)
-    conn = await db_session.connection()
-    return await history_query.history(conn, account.id, limit, after, q)
+        async with sync.engine.begin() as conn:
+            return await history_query.history(conn, user_id, limit, after, q)
+    async with sync.reads.connect() as conn:
+        return await history_query.history(conn, user_id, limit, after, q)
 
 
 def router() -> Router:
