@@ -14,7 +14,7 @@ from typing import Any
 
 from playwright.sync_api import Browser
 
-from tests.browser import wait_for_service_worker
+from testkit.browser import wait_for_service_worker
 
 CASES: dict[str, list[str]] = {
     "sqrt": ["sqrt(2)", "sqrt(16)", "sqrt(0.000123)", "sqrt(9.87654321e300)"],

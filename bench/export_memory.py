@@ -17,7 +17,7 @@ from typing import Any
 
 from backend.db.server import connect
 from bench.support import bench_database, bench_server_process, create_premium_users, signed_in
-from tests.support import CALCAPP, calcapp_env
+from testkit.support import CALCAPP, calcapp_env
 
 SIZES = (10_000, 1_000_000)
 

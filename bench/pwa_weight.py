@@ -31,8 +31,8 @@ import httpx
 from playwright.sync_api import Browser, sync_playwright
 
 from bench.calc_speed import function_timings
-from tests.browser import wait_for_mark, wait_for_service_worker
-from tests.support import calcapp_env, chromium_executable, running_server
+from testkit.browser import wait_for_mark, wait_for_service_worker
+from testkit.support import calcapp_env, chromium_executable, running_server
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -16,8 +16,8 @@ from sqlalchemy.engine import make_url
 from backend.accounts.passwords import hash_now
 from backend.db import migrations as migrate
 from backend.db.server import connect, create_database_if_missing, embedded_server
-from tests.mailbox import smtp_server
-from tests.support import calcapp_env, running_server
+from testkit.mailbox import smtp_server
+from testkit.support import calcapp_env, running_server
 
 PASSWORD = "Bench-Password-1"  # noqa: S105
 # The bench servers run in production mode: __Host- cookies.
@@ -57,10 +57,11 @@ def bench_server(database_url: str) -> Iterator[str]:
 
 
 @contextmanager
-def bench_server_process(database_url: str, workers: int = 1) -> Iterator[tuple[str, int]]:
-    """The same, with the server's process id, and `workers` uvicorn workers."""
+def production_env(database_url: str, workers: int) -> Iterator[dict[str, str]]:
+    """The environment of Calcapp in production mode at log level WARNING on that database,
+    with `workers` workers, mailing a local SMTP sink (running while in use)."""
     with smtp_server() as mailbox:
-        env = calcapp_env(
+        yield calcapp_env(
             DATABASE_URL=database_url,
             CALCAPP_WORKERS=str(workers),
             CALCAPP_ENV="production",
@@ -73,8 +74,13 @@ def bench_server_process(database_url: str, workers: int = 1) -> Iterator[tuple[
             SMTP_ALLOW_PLAINTEXT="1",  # the benchmark's own relay, on loopback
             CALCAPP_METRICS_TOKEN=METRICS_TOKEN,
         )
-        with running_server(env) as (base_url, process):
-            yield base_url, process.pid
+
+
+@contextmanager
+def bench_server_process(database_url: str, workers: int = 1) -> Iterator[tuple[str, int]]:
+    """The same, with the server's process id, and `workers` uvicorn workers."""
+    with production_env(database_url, workers) as env, running_server(env) as (url, process):
+        yield url, process.pid
 
 
 async def create_premium_users(database_url: str, count: int) -> list[tuple[uuid.UUID, str]]:

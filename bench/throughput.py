@@ -56,10 +56,10 @@ from bench.support import (
     bench_server,
     bench_server_process,
     create_premium_users,
+    production_env,
     signed_in,
 )
-from tests.mailbox import smtp_server
-from tests.support import calcapp_env, free_port
+from testkit.support import free_port
 
 CONNECTIONS = 64
 THREADS = 2
@@ -326,20 +326,7 @@ def granian_app(database_url: str, count: int) -> Iterator[Server]:
     `calcapp serve` and the database URL `calcapp serve` would add (no migrations: the bench
     database has them)."""
     port = free_port()
-    with smtp_server() as mailbox:
-        env = calcapp_env(
-            DATABASE_URL=database_url,
-            CALCAPP_WORKERS=str(count),
-            CALCAPP_ENV="production",
-            CALCAPP_SECRET_KEY="bench-" + "x" * 40,
-            CALCAPP_PUBLIC_URL="http://127.0.0.1",
-            CALCAPP_LOG_LEVEL="WARNING",
-            SMTP_HOST=mailbox.host,
-            SMTP_PORT=str(mailbox.port),
-            SMTP_SECURITY="none",
-            SMTP_ALLOW_PLAINTEXT="1",
-            CALCAPP_METRICS_TOKEN="bench-metrics-" + "x" * 20,
-        )
+    with production_env(database_url, count) as env:
         command = granian_command("backend.asgi:app", port, count)
         with serving(command, env, port, PATHS["health"], count) as app:
             yield app

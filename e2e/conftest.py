@@ -7,15 +7,15 @@ one `python -m playwright install chromium` downloaded.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from playwright.sync_api import ConsoleMessage, Page
+from playwright.sync_api import Page
 
-from tests.stripe_support import register_webhook, stripe_env
-from tests.support import calcapp_env, chromium_executable, free_port, running_server
+from testkit.browser import ConsoleErrors, watch_console
+from testkit.fixtures import CalcappServer
+from testkit.support import chromium_executable, free_port
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -26,16 +26,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture(scope="session")
-def live_server(database_url: str, mail_env: dict[str, str], stripe_api_base: str) -> Iterator[str]:
+def live_server(calcapp_server: CalcappServer) -> Iterator[str]:
     port = free_port()
-    env = calcapp_env(
-        DATABASE_URL=database_url,
-        CALCAPP_PUBLIC_URL=f"http://127.0.0.1:{port}",
-        **mail_env,
-        **stripe_env(stripe_api_base),
-    )
-    with running_server(env, port=port) as (base_url, _):
-        register_webhook(stripe_api_base, "e2e", f"{base_url}/api/v1/billing/webhook")
+    public_url = f"http://127.0.0.1:{port}"
+    with calcapp_server(webhook="e2e", port=port, CALCAPP_PUBLIC_URL=public_url) as base_url:
         yield base_url
 
 
@@ -57,32 +51,13 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[s
     return {**browser_type_launch_args, **({"executable_path": path} if path else {})}
 
 
-# Chromium logs every 4xx answer to fetch() as "Failed to load resource: the server responded
-# with a status of 401 (Unauthorized)", and every request refused while offline as "Failed to
-# load resource: net::ERR_INTERNET_DISCONNECTED". The API's documented failures (signed out,
-# wrong password, invalid link, too many attempts) and being offline are situations the pages
-# handle, not page errors; anything else (a 404, a 500, an exception) still counts.
-API_ANSWER = re.compile(
-    r"^Failed to load resource: (the server responded with a status of 4(00|01|03|09|22|29)\b"
-    r"|net::ERR_INTERNET_DISCONNECTED$)"
-)
-
-
 @pytest.fixture
-def console_errors(page: Page) -> list[str]:
-    """Errors the page logs or throws; every e2e test should end with none."""
-    errors: list[str] = []
-
-    def on_console(message: ConsoleMessage) -> None:
-        if message.type != "error":
-            return
-        if API_ANSWER.match(message.text) and "/api/v1/" in message.location.get("url", ""):
-            return
-        errors.append(message.text)
-
-    page.on("console", on_console)
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    return errors
+def console_errors(page: Page) -> Iterator[ConsoleErrors]:
+    """Errors the page logs or throws (testkit.browser.watch_console): the test fails at its
+    end if there is any it did not `allow`."""
+    errors = watch_console(page)
+    yield errors
+    assert errors.unexpected() == [], "the page logged errors"
 
 
 @pytest.fixture(autouse=True)

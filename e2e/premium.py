@@ -7,13 +7,12 @@ import re
 from typing import NamedTuple
 
 import pytest
-from playwright.sync_api import ConsoleMessage, Locator, Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from backend.db.server import connect
 from e2e.accounts import new_account
 from e2e.calculator import history_entries, type_expression
-from e2e.conftest import API_ANSWER
-from tests.support import calcapp_env, run_async, run_calcapp
+from testkit.support import calcapp_env, run_async, run_calcapp
 
 SYNC_TEXT = re.compile(r"^(Synced|Offline|Sync |\d+ waiting)")
 # Seconds: a retry after a failure waits 1 s, then 2, 4, 8 … (with jitter).
@@ -79,25 +78,6 @@ def calculate(page: Page, *expressions: str) -> None:
 def nudge(page: Page) -> None:
     """What the browser does when the user comes back to the tab: a visibility change."""
     page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")
-
-
-def collect_errors(page: Page, *, also_ignore: re.Pattern[str] | None = None) -> list[str]:
-    """The `console_errors` fixture's rule, for pages of other contexts."""
-    errors: list[str] = []
-
-    def on_console(message: ConsoleMessage) -> None:
-        if message.type != "error":
-            return
-        api = "/api/v1/" in message.location.get("url", "")
-        if api and (
-            API_ANSWER.match(message.text) or (also_ignore and also_ignore.match(message.text))
-        ):
-            return
-        errors.append(message.text)
-
-    page.on("console", on_console)
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    return errors
 
 
 # page.route() does not see requests that go through the service worker: tests that answer for

@@ -19,9 +19,9 @@ from playwright.sync_api import Browser, ConsoleMessage, Locator, Page, expect
 from backend.accounts.passwords import hash_now
 from backend.db.server import connect
 from e2e.accounts import back_online
-from tests.browser import wait_for_service_worker
-from tests.mailbox import Mailbox
-from tests.support import run_async
+from testkit.browser import ConsoleErrors, wait_for_service_worker
+from testkit.mailbox import Mailbox
+from testkit.support import run_async
 
 PASSWORD = "Correct-horse-7"
 NEW_PASSWORD = "Battery-staple-9"
@@ -115,7 +115,7 @@ def signed_in(page: Page, email: str, password: str = PASSWORD) -> None:
 
 
 def test_sign_up_verify_sign_in_export_and_sign_out(
-    page: Page, mailbox: Mailbox, tmp_path: Path, console_errors: list[str]
+    page: Page, mailbox: Mailbox, tmp_path: Path, console_errors: ConsoleErrors
 ) -> None:
     email = new_email()
     open_account_page(page)
@@ -165,11 +165,10 @@ def test_sign_up_verify_sign_in_export_and_sign_out(
     expect(status(page, "You're signed out.")).to_be_visible()
     page.reload()
     expect(heading(page, "Sign in")).to_be_visible()
-    assert console_errors == []
 
 
 def test_sign_in_recovers_from_a_missing_or_refused_csrf_cookie(
-    page: Page, base_url: str, shared_account: str, console_errors: list[str]
+    page: Page, base_url: str, shared_account: str, console_errors: ConsoleErrors
 ) -> None:
     email = shared_account
     open_account_page(page)
@@ -184,11 +183,10 @@ def test_sign_in_recovers_from_a_missing_or_refused_csrf_cookie(
     page.context.add_cookies([{"name": "csrftoken", "value": "stale", "url": base_url}])
     sign_in(page, email, PASSWORD)
     expect(heading(page, "Your account")).to_be_visible()
-    assert console_errors == []
 
 
 def test_a_used_verification_link_says_so(
-    page: Page, base_url: str, mailbox: Mailbox, console_errors: list[str]
+    page: Page, base_url: str, mailbox: Mailbox, console_errors: ConsoleErrors
 ) -> None:
     email = new_email()
     create_account(base_url, email)
@@ -199,11 +197,10 @@ def test_a_used_verification_link_says_so(
     expect(alert(page, "invalid, already used or expired")).to_be_visible()
     page.get_by_role("button", name="Continue").click()
     expect(heading(page, "Sign in")).to_be_focused()
-    assert console_errors == []
 
 
 def test_wrong_password_and_unknown_email_get_the_same_message(
-    page: Page, shared_account: str, console_errors: list[str]
+    page: Page, shared_account: str, console_errors: ConsoleErrors
 ) -> None:
     email = shared_account
     open_account_page(page)
@@ -218,11 +215,10 @@ def test_wrong_password_and_unknown_email_get_the_same_message(
     expect(page.get_by_label("Password", exact=True)).to_have_value("")
     expect(alert(page, re.compile(r"\S"))).to_have_text(message)
     expect(heading(page, "Sign in")).to_be_visible()
-    assert console_errors == []
 
 
 def test_too_many_attempts_say_when_to_try_again(
-    page: Page, base_url: str, console_errors: list[str]
+    page: Page, base_url: str, console_errors: ConsoleErrors
 ) -> None:
     email = new_email()  # its own: sign-in stays refused for 15 minutes
     create_account(base_url, email)
@@ -234,11 +230,10 @@ def test_too_many_attempts_say_when_to_try_again(
         if limited.count():
             break
     expect(limited).to_have_text("Too many attempts — try again in 15 minutes.")
-    assert console_errors == []
 
 
 def test_forgotten_password_reset_by_the_mailed_link(
-    page: Page, base_url: str, mailbox: Mailbox, console_errors: list[str]
+    page: Page, base_url: str, mailbox: Mailbox, console_errors: ConsoleErrors
 ) -> None:
     email = new_email()
     create_account(base_url, email)
@@ -275,11 +270,10 @@ def test_forgotten_password_reset_by_the_mailed_link(
     page.get_by_label("New password", exact=True).fill("Another-one-3-long")
     page.get_by_role("button", name="Set new password").click()
     expect(alert(page, "invalid, already used or expired")).to_be_visible()
-    assert console_errors == []
 
 
 def test_change_display_name_and_resend_verification(
-    page: Page, shared_account: str, console_errors: list[str]
+    page: Page, shared_account: str, console_errors: ConsoleErrors
 ) -> None:
     signed_in(page, shared_account)
     name = page.get_by_role("textbox", name="Display name")
@@ -294,11 +288,10 @@ def test_change_display_name_and_resend_verification(
     expect(page.get_by_role("definition").first).to_contain_text("Not verified")
     page.get_by_role("button", name="Resend verification email").click()
     expect(status(page, f"We sent a new confirmation link to {shared_account}.")).to_be_visible()
-    assert console_errors == []
 
 
 def test_change_password_and_email(
-    page: Page, base_url: str, mailbox: Mailbox, console_errors: list[str]
+    page: Page, base_url: str, mailbox: Mailbox, console_errors: ConsoleErrors
 ) -> None:
     email, new_address = new_email(), new_email()
     create_account(base_url, email)
@@ -328,10 +321,9 @@ def test_change_password_and_email(
     page.get_by_role("button", name="Sign out", exact=True).click()
     sign_in(page, new_address, NEW_PASSWORD)
     expect(heading(page, "Your account")).to_be_visible()
-    assert console_errors == []
 
 
-def test_delete_account(page: Page, base_url: str, console_errors: list[str]) -> None:
+def test_delete_account(page: Page, base_url: str, console_errors: ConsoleErrors) -> None:
     email = new_email()
     create_account(base_url, email)
     signed_in(page, email)
@@ -354,11 +346,10 @@ def test_delete_account(page: Page, base_url: str, console_errors: list[str]) ->
     sign_in(page, email, PASSWORD)
     expect(alert(page, re.compile(r"\S"))).to_be_visible()
     expect(heading(page, "Sign in")).to_be_visible()
-    assert console_errors == []
 
 
 def test_offline_the_page_loads_from_the_service_worker(
-    page: Page, console_errors: list[str]
+    page: Page, console_errors: ConsoleErrors
 ) -> None:
     page.goto("/")  # one visit to the calculator installs the service worker
     wait_for_service_worker(page)
@@ -381,11 +372,10 @@ def test_offline_the_page_loads_from_the_service_worker(
     back_online(page, heading(page, "Sign in"))
     expect(heading(page, "Sign in")).to_be_focused()
     expect(page.get_by_text("You're offline")).to_be_hidden()
-    assert console_errors == []
 
 
 def test_going_offline_while_signed_in_keeps_the_page_usable(
-    page: Page, shared_account: str, console_errors: list[str]
+    page: Page, shared_account: str, console_errors: ConsoleErrors
 ) -> None:
     signed_in(page, shared_account)
     page.context.set_offline(True)
@@ -399,11 +389,10 @@ def test_going_offline_while_signed_in_keeps_the_page_usable(
     expect(page.get_by_text("You're offline —")).to_be_hidden()
     page.get_by_role("button", name="Save name").click()
     expect(status(page, "Display name saved.")).to_be_visible()
-    assert console_errors == []
 
 
 def test_phone_width_fits_and_targets_are_large(
-    page: Page, shared_account: str, console_errors: list[str]
+    page: Page, shared_account: str, console_errors: ConsoleErrors
 ) -> None:
     page.set_viewport_size({"width": 360, "height": 740})
     signed_in(page, shared_account)
@@ -419,11 +408,10 @@ def test_phone_width_fits_and_targets_are_large(
         assert box["x"] >= 0 and box["x"] + box["width"] <= 360, control.evaluate(
             "e => e.outerHTML"
         )
-    assert console_errors == []
 
 
 def test_signed_in_devices_are_listed_and_signed_out_from_here(
-    page: Page, base_url: str, browser: Browser, console_errors: list[str]
+    page: Page, base_url: str, browser: Browser, console_errors: ConsoleErrors
 ) -> None:
     email = new_email()
     create_account(base_url, email)
@@ -455,11 +443,10 @@ def test_signed_in_devices_are_listed_and_signed_out_from_here(
         expect(heading(phone_page, "Sign in")).to_be_visible()
     finally:
         phone.close()
-    assert console_errors == []
 
 
 def test_the_old_address_can_undo_an_email_change(
-    page: Page, base_url: str, mailbox: Mailbox, console_errors: list[str]
+    page: Page, base_url: str, mailbox: Mailbox, console_errors: ConsoleErrors
 ) -> None:
     email, taker = new_email(), new_email()
     create_account(base_url, email)
@@ -482,7 +469,6 @@ def test_the_old_address_can_undo_an_email_change(
     sign_in(page, email, NEW_PASSWORD)
     expect(heading(page, "Your account")).to_be_visible()
     expect(page.get_by_role("definition").first).to_contain_text(email)
-    assert console_errors == []
 
 
 async def _set_password(database_url: str, email: str, password: str) -> None:
@@ -496,7 +482,7 @@ async def _set_password(database_url: str, email: str, password: str) -> None:
 
 
 def test_a_password_the_rules_refuse_now_is_to_be_replaced_after_sign_in(
-    page: Page, base_url: str, database_url: str, console_errors: list[str]
+    page: Page, base_url: str, database_url: str, console_errors: ConsoleErrors
 ) -> None:
     email = new_email()
     create_account(base_url, email)
@@ -514,4 +500,3 @@ def test_a_password_the_rules_refuse_now_is_to_be_replaced_after_sign_in(
     page.reload()
     expect(heading(page, "Your account")).to_be_visible()
     expect(page.get_by_text("Your password no longer meets our rules")).to_be_hidden()
-    assert console_errors == []

@@ -14,13 +14,12 @@ from e2e.calculator import (
     result,
     type_expression,
 )
+from testkit.browser import ConsoleErrors
 
 
 @pytest.fixture(autouse=True)
-def calculator(page: Page, console_errors: list[str]) -> object:
+def calculator(page: Page, console_errors: ConsoleErrors) -> None:
     open_calculator(page)
-    yield
-    assert console_errors == []
 
 
 def test_every_key_is_a_named_button(page: Page) -> None:

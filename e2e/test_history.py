@@ -1,7 +1,6 @@
 """Local history (free tier): persistent, searchable, reusable, exportable, undoable."""
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,13 +14,12 @@ from e2e.calculator import (
     result,
     type_expression,
 )
+from testkit.browser import ConsoleErrors
 
 
 @pytest.fixture(autouse=True)
-def calculator(page: Page, console_errors: list[str]) -> Iterator[None]:
+def calculator(page: Page, console_errors: ConsoleErrors) -> None:
     open_calculator(page)
-    yield
-    assert console_errors == []
 
 
 def calculate(page: Page, *expressions: str) -> None:

@@ -4,13 +4,12 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from e2e.calculator import alert, expression, open_calculator, paste, result, type_expression
+from testkit.browser import ConsoleErrors
 
 
 @pytest.fixture(autouse=True)
-def calculator(page: Page, console_errors: list[str]) -> object:
+def calculator(page: Page, console_errors: ConsoleErrors) -> None:
     open_calculator(page)
-    yield
-    assert console_errors == []
 
 
 def test_a_pasted_expression_is_normalised(page: Page) -> None:

@@ -11,8 +11,9 @@ from playwright.sync_api import Browser, expect
 
 from e2e.accounts import sign_in
 from e2e.calculator import history_entries, open_calculator
-from e2e.premium import RETRY_TIMEOUT_MS, calculate, collect_errors, premium_account, sync_status
-from tests.support import calcapp_env, free_port, running_server
+from e2e.premium import RETRY_TIMEOUT_MS, calculate, premium_account, sync_status
+from testkit.browser import watch_console
+from testkit.support import calcapp_env, free_port, running_server
 
 LIVE_MS = 3000
 """The promise: a change shows on the other open device within 3 s (p99)."""
@@ -46,7 +47,7 @@ def test_what_one_device_does_shows_on_the_other_within_seconds(
     b_context = browser.new_context(base_url=other_base)
     try:
         a, b = a_context.new_page(), b_context.new_page()
-        a_errors, b_errors = collect_errors(a), collect_errors(b, also_ignore=SERVER_AWAY)
+        a_errors, b_errors = watch_console(a), watch_console(b, also_ignore=SERVER_AWAY)
         with running_server(env, port=port):
             sign_in(a_context, base_url, email)
             sign_in(b_context, other_base, email)
@@ -72,7 +73,7 @@ def test_what_one_device_does_shows_on_the_other_within_seconds(
 
             # Signing out on B (its account page, another tab) ends B's stream for good.
             account = b_context.new_page()
-            account_errors = collect_errors(account)
+            account_errors = watch_console(account)
             account.goto("/account.html")
             account.get_by_role("button", name="Sign out", exact=True).click()
             expect(account.get_by_text("You're signed out.")).to_be_visible()

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +29,8 @@ from e2e.calculator import (
     type_expression,
 )
 from e2e.premium import premium_account, sync_status
-from tests.support import run_async
+from testkit.browser import ConsoleErrors
+from testkit.support import run_async
 
 LOCALES = ["en-US", "de-DE", "en-IN"]
 DECIMAL = {"en-US": ".", "de-DE": ",", "en-IN": "."}
@@ -60,10 +60,8 @@ def browser_context_args(browser_context_args: dict[str, Any], locale: str) -> d
 
 
 @pytest.fixture(autouse=True)
-def calculator(page: Page, console_errors: list[str]) -> Iterator[None]:
+def calculator(page: Page, console_errors: ConsoleErrors) -> None:
     open_calculator(page)
-    yield
-    assert console_errors == []
 
 
 def stored_history(page: Page) -> list[dict[str, Any]]:

@@ -14,8 +14,8 @@ from playwright.sync_api import Page, expect
 from backend.db.server import connect
 from e2e.accounts import new_account, sign_in
 from e2e.calculator import expression, open_calculator
-from tests.browser import wait_for_service_worker
-from tests.support import calcapp_env, run_async, run_calcapp
+from testkit.browser import ConsoleErrors, wait_for_service_worker
+from testkit.support import calcapp_env, run_async, run_calcapp
 
 pytestmark = pytest.mark.slow
 
@@ -37,7 +37,7 @@ async def _stored(database_url: str, email: str) -> list[tuple[str, int, str]]:
 
 
 def test_a_day_offline_with_2000_calculations_reaches_the_server_once(
-    page: Page, base_url: str, database_url: str, console_errors: list[str]
+    page: Page, base_url: str, database_url: str, console_errors: ConsoleErrors
 ) -> None:
     page.clock.install()
     email = new_account(base_url, "offline-day")
@@ -69,4 +69,3 @@ def test_a_day_offline_with_2000_calculations_reaches_the_server_once(
     assert len(rows) == CALCULATIONS
     assert len({(device, seq) for device, seq, _ in rows}) == CALCULATIONS  # each once
     assert sorted(e for _, _, e in rows) == sorted(f"{n}+1" for n in range(CALCULATIONS))
-    assert console_errors == []

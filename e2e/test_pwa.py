@@ -9,8 +9,8 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, BrowserType, Page, Playwright, expect
 
 from e2e.calculator import ALL_KEY_NAMES, expression, open_calculator, result, type_expression
-from tests.browser import wait_for_service_worker
-from tests.support import calcapp_env, running_server
+from testkit.browser import wait_for_service_worker
+from testkit.support import calcapp_env, running_server
 
 PWA_DIR = Path(__file__).resolve().parent.parent / "pwa"
 

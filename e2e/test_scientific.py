@@ -20,7 +20,8 @@ from e2e.calculator import (
     result,
     type_expression,
 )
-from e2e.premium import collect_errors, premium_account, sync_status
+from e2e.premium import premium_account, sync_status
+from testkit.browser import ConsoleErrors, watch_console
 
 SCIENTIFIC_KEYS = [
     "square root",
@@ -65,7 +66,7 @@ def stored_history(page: Page) -> list[dict[str, object]]:
 
 
 def test_the_switch_shows_every_function_key_and_is_kept(
-    page: Page, console_errors: list[str]
+    page: Page, console_errors: ConsoleErrors
 ) -> None:
     open_calculator(page)
     expect(mode_switch(page)).not_to_be_checked()
@@ -82,7 +83,6 @@ def test_the_switch_shows_every_function_key_and_is_kept(
     expect(page.get_by_role("button", name="sine", exact=True)).to_be_visible()
     mode_switch(page).click()
     expect(page.get_by_role("button", name="sine", exact=True)).to_be_hidden()
-    assert console_errors == []
 
 
 FUNCTION_KEYS = [
@@ -106,7 +106,7 @@ FUNCTION_KEYS = [
 
 
 def test_each_function_key_inserts_its_name_and_computes(
-    page: Page, console_errors: list[str]
+    page: Page, console_errors: ConsoleErrors
 ) -> None:
     scientific_on(page)
     for keys, shown, answer in FUNCTION_KEYS:
@@ -116,10 +116,9 @@ def test_each_function_key_inserts_its_name_and_computes(
         expect(result(page), f"{shown} =").to_have_text(answer)
         expect(history_entries(page).first).to_contain_text(f"= {answer}")
     expect(history_entries(page)).to_have_count(len(FUNCTION_KEYS))
-    assert console_errors == []
 
 
-def test_function_keys_edit_like_words(page: Page, console_errors: list[str]) -> None:
+def test_function_keys_edit_like_words(page: Page, console_errors: ConsoleErrors) -> None:
     scientific_on(page)
     click_keys(page, "2", "+", "square root")
     expect(expression(page)).to_have_value("2+sqrt(")
@@ -134,11 +133,10 @@ def test_function_keys_edit_like_words(page: Page, console_errors: list[str]) ->
     expect(result(page)).to_have_text("1")
     click_keys(page, "sine")
     expect(expression(page)).to_have_value("sin(")
-    assert console_errors == []
 
 
 def test_the_angle_unit_toggles_shows_and_is_kept_with_each_entry(
-    page: Page, console_errors: list[str]
+    page: Page, console_errors: ConsoleErrors
 ) -> None:
     scientific_on(page)
     unit = angle_key(page)
@@ -169,7 +167,6 @@ def test_the_angle_unit_toggles_shows_and_is_kept_with_each_entry(
     expect(angle_key(page)).to_have_text("DEG")
     click_keys(page, "=")
     expect(result(page)).to_have_text("1")
-    assert console_errors == []
 
 
 TYPED = [
@@ -185,12 +182,11 @@ TYPED = [
 ]
 
 
-def test_keyboard_entry(page: Page, console_errors: list[str]) -> None:
+def test_keyboard_entry(page: Page, console_errors: ConsoleErrors) -> None:
     open_calculator(page)
     for typed, answer in TYPED:
         type_expression(page, typed)
         expect(result(page), typed).to_have_text(answer)
-    assert console_errors == []
 
 
 ERRORS = [
@@ -202,7 +198,7 @@ ERRORS = [
 ]
 
 
-def test_errors_are_announced_and_not_stored(page: Page, console_errors: list[str]) -> None:
+def test_errors_are_announced_and_not_stored(page: Page, console_errors: ConsoleErrors) -> None:
     open_calculator(page)
     for typed, message in ERRORS:
         type_expression(page, typed)
@@ -210,15 +206,13 @@ def test_errors_are_announced_and_not_stored(page: Page, console_errors: list[st
         expect(result(page)).to_have_text("")
         expect(expression(page)).not_to_have_value("")  # still there to edit
     expect(history_entries(page)).to_have_count(0)
-    assert console_errors == []
 
 
-def test_letters_that_spell_nothing_are_ignored(page: Page, console_errors: list[str]) -> None:
+def test_letters_that_spell_nothing_are_ignored(page: Page, console_errors: ConsoleErrors) -> None:
     open_calculator(page)
     expression(page).click()
     page.keyboard.type("2qz+sinw(30")
     expect(expression(page)).to_have_value("2+sin(30")
-    assert console_errors == []
 
 
 PASTED = [
@@ -229,7 +223,7 @@ PASTED = [
 ]
 
 
-def test_paste_normalises_scientific_symbols(page: Page, console_errors: list[str]) -> None:
+def test_paste_normalises_scientific_symbols(page: Page, console_errors: ConsoleErrors) -> None:
     open_calculator(page)
     for pasted, normalised, answer in PASTED:
         click_keys(page, "AC")
@@ -237,7 +231,6 @@ def test_paste_normalises_scientific_symbols(page: Page, console_errors: list[st
         expect(expression(page), pasted).to_have_value(normalised)
         click_keys(page, "=")
         expect(result(page), pasted).to_have_text(answer)
-    assert console_errors == []
 
 
 def every_key(page: Page) -> Locator:
@@ -257,7 +250,7 @@ def test_a_phone_in_portrait_reaches_every_key_without_scrolling(
         has_touch=True,
     )
     page = context.new_page()
-    errors = collect_errors(page)
+    errors = watch_console(page)
     scientific_on(page)
     keys = every_key(page)
     assert keys.count() >= 24 + 17
@@ -286,7 +279,7 @@ def test_landscape_and_wide_screens_put_the_functions_beside_the_keys(
 ) -> None:
     context = browser.new_context(base_url=base_url, viewport=viewport)  # type: ignore[arg-type]
     page = context.new_page()
-    errors = collect_errors(page)
+    errors = watch_console(page)
     scientific_on(page)
     functions = page.get_by_role("group", name="Scientific functions").bounding_box()
     keypad = page.get_by_role("group", name="Keypad").bounding_box()
@@ -306,7 +299,7 @@ def test_a_function_result_reaches_a_second_device_with_its_angle_unit(
     base_url: str,
     database_url: str,
     browser: Browser,
-    console_errors: list[str],
+    console_errors: ConsoleErrors,
 ) -> None:
     email = premium_account(base_url, database_url)
     sign_in(page.context, base_url, email)
@@ -318,7 +311,7 @@ def test_a_function_result_reaches_a_second_device_with_its_angle_unit(
 
     other_context = browser.new_context(base_url=base_url)
     other = other_context.new_page()
-    other_errors = collect_errors(other)
+    other_errors = watch_console(other)
     sign_in(other_context, base_url, email)
     open_calculator(other)
     entry = history_entries(other).filter(has_text="sin(pi÷6) = 0.5")
@@ -326,11 +319,10 @@ def test_a_function_result_reaches_a_second_device_with_its_angle_unit(
     expect(entry).to_contain_text("RAD")
     other_context.close()
     assert other_errors == []
-    assert console_errors == []
 
 
 def test_the_standard_mode_shows_the_angle_unit_while_the_expression_uses_it(
-    page: Page, console_errors: list[str]
+    page: Page, console_errors: ConsoleErrors
 ) -> None:
     open_calculator(page)
     indicator = page.get_by_role("region", name="Calculator").get_by_title("Angles in degrees")
@@ -342,4 +334,3 @@ def test_the_standard_mode_shows_the_angle_unit_while_the_expression_uses_it(
     expect(result(page)).to_have_text("2.5")
     click_keys(page, "AC")
     expect(indicator).to_be_hidden()
-    assert console_errors == []

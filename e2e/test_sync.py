@@ -30,27 +30,26 @@ from e2e.premium import (
     WITHOUT_SERVICE_WORKER,
     calcapp,
     calculate,
-    collect_errors,
     live_expressions,
     nudge,
     premium_account,
     server_rows,
     sync_status,
 )
-from tests.browser import wait_for_service_worker
-from tests.support import calcapp_env, free_port, run_async, running_server
+from testkit.browser import ConsoleErrors, wait_for_service_worker, watch_console
+from testkit.support import calcapp_env, free_port, run_async, running_server
 
 
 @pytest.fixture
 def other_device(browser: Browser, base_url: str) -> Iterator[tuple[BrowserContext, list[str]]]:
     """Another device: a browser context of its own, and its page's errors."""
     context = browser.new_context(base_url=base_url)
-    yield context, collect_errors(context.new_page())
+    yield context, watch_console(context.new_page())
     context.close()
 
 
 def test_offline_calculations_survive_a_reload_and_reach_the_server_once(
-    page: Page, base_url: str, database_url: str, console_errors: list[str]
+    page: Page, base_url: str, database_url: str, console_errors: ConsoleErrors
 ) -> None:
     email = premium_account(base_url, database_url)
     sign_in(page.context, base_url, email)
@@ -77,7 +76,6 @@ def test_offline_calculations_survive_a_reload_and_reach_the_server_once(
     assert live_expressions(database_url, email) == sorted(expressions)
     assert len({r.device_id for r in server_rows(database_url, email)}) == 1
     expect(history_entries(page)).to_have_count(20)
-    assert console_errors == []
 
 
 def test_another_device_shows_them_and_deletes_reach_every_device(
@@ -85,7 +83,7 @@ def test_another_device_shows_them_and_deletes_reach_every_device(
     base_url: str,
     database_url: str,
     other_device: tuple[BrowserContext, list[str]],
-    console_errors: list[str],
+    console_errors: ConsoleErrors,
 ) -> None:
     email = premium_account(base_url, database_url)
     sign_in(page.context, base_url, email)
@@ -129,7 +127,6 @@ def test_another_device_shows_them_and_deletes_reach_every_device(
     expect(history_entries(other)).to_have_count(1)
     expect(history_entries(other).first).to_contain_text("5+6 = 11")
     assert other_errors == []
-    assert console_errors == []
 
 
 @pytest.mark.slow  # 10 s; tests/integration/test_faults.py restarts servers in make test
@@ -142,7 +139,7 @@ def test_ops_queued_while_the_server_is_down_arrive_once_after_it_restarts(
     try:
         page = context.new_page()
         # The stopped server's refused connections are the situation under test.
-        errors = collect_errors(page, also_ignore=re.compile(r".*net::ERR_CONNECTION_REFUSED"))
+        errors = watch_console(page, also_ignore=re.compile(r".*net::ERR_CONNECTION_REFUSED"))
         with running_server(env, port=port) as (base_url, _):
             email = premium_account(base_url, database_url)
             sign_in(context, base_url, email)
@@ -165,7 +162,7 @@ def test_ops_queued_while_the_server_is_down_arrive_once_after_it_restarts(
 
 @WITHOUT_SERVICE_WORKER
 def test_status_says_how_many_wait_and_honours_retry_after(
-    page: Page, base_url: str, database_url: str, console_errors: list[str]
+    page: Page, base_url: str, database_url: str, console_errors: ConsoleErrors
 ) -> None:
     email = premium_account(base_url, database_url)
     sign_in(page.context, base_url, email)
@@ -193,11 +190,10 @@ def test_status_says_how_many_wait_and_honours_retry_after(
     expect(page.get_by_text("oldest:")).to_have_count(0)
     assert live_expressions(database_url, email) == ["1+1", "2+2", "3+3"]
     assert pushes
-    assert console_errors == []
 
 
 def test_premium_ending_pauses_sync_and_keeps_the_queue(
-    page: Page, base_url: str, database_url: str, console_errors: list[str]
+    page: Page, base_url: str, database_url: str, console_errors: ConsoleErrors
 ) -> None:
     email = premium_account(base_url, database_url)
     sign_in(page.context, base_url, email)
@@ -215,11 +211,10 @@ def test_premium_ending_pauses_sync_and_keeps_the_queue(
     nudge(page)
     expect(sync_status(page)).to_have_text("Synced")
     assert live_expressions(database_url, email) == ["10+1", "10+2", "10+3"]
-    assert console_errors == []
 
 
 def test_signed_out_the_calculator_is_the_free_one(
-    page: Page, base_url: str, database_url: str, console_errors: list[str]
+    page: Page, base_url: str, database_url: str, console_errors: ConsoleErrors
 ) -> None:
     email = premium_account(base_url, database_url)
     sign_in(page.context, base_url, email)
@@ -244,7 +239,6 @@ def test_signed_out_the_calculator_is_the_free_one(
     # The queue waited for the account; what was calculated signed out stays on the device.
     assert live_expressions(database_url, email) == ["8+8", "9+9"]
     assert page.evaluate("JSON.parse(localStorage.getItem('calcapp.history.v1')).length") == 1
-    assert console_errors == []
 
 
 # ---------------------------------------------------------------- the protocol's recovery paths
@@ -268,7 +262,7 @@ EDIT_META = """async (changes) => {
 
 
 def test_a_device_that_skipped_seqs_or_lost_its_counter_stores_each_op_once(
-    page: Page, base_url: str, database_url: str, console_errors: list[str]
+    page: Page, base_url: str, database_url: str, console_errors: ConsoleErrors
 ) -> None:
     email = premium_account(base_url, database_url)
     sign_in(page.context, base_url, email)
@@ -288,12 +282,11 @@ def test_a_device_that_skipped_seqs_or_lost_its_counter_stores_each_op_once(
     assert live_expressions(database_url, email) == ["1+1", "2+2", "3+3", "4+4"]
     assert len({r.device_id for r in server_rows(database_url, email)}) == 2  # a new device id
     expect(history_entries(page)).to_have_count(4)
-    assert console_errors == []
 
 
 @WITHOUT_SERVICE_WORKER
 def test_a_batch_too_large_is_halved(page: Page, base_url: str, database_url: str) -> None:
-    errors = collect_errors(page, also_ignore=re.compile(r".*status of 413\b"))
+    errors = watch_console(page, also_ignore=re.compile(r".*status of 413\b"))
     email = premium_account(base_url, database_url)
     sign_in(page.context, base_url, email)
     open_calculator(page)
@@ -323,7 +316,7 @@ def test_a_batch_too_large_is_halved(page: Page, base_url: str, database_url: st
 
 
 def test_a_clock_stuck_in_1980_is_corrected_by_the_server(
-    page: Page, base_url: str, database_url: str, console_errors: list[str]
+    page: Page, base_url: str, database_url: str, console_errors: ConsoleErrors
 ) -> None:
     email = premium_account(base_url, database_url)
     sign_in(page.context, base_url, email)
@@ -335,7 +328,6 @@ def test_a_clock_stuck_in_1980_is_corrected_by_the_server(
     times = run_async(_created_at(database_url, email))
     now = datetime.now(UTC)
     assert all(abs(t - now) < timedelta(minutes=5) for t in times), times
-    assert console_errors == []
 
 
 async def _created_at(database_url: str, email: str) -> list[datetime]:
@@ -372,7 +364,7 @@ ADD_STALE_ROW = """async () => {
 
 @WITHOUT_SERVICE_WORKER
 def test_an_expired_cursor_rebuilds_the_cache(
-    page: Page, base_url: str, database_url: str, console_errors: list[str]
+    page: Page, base_url: str, database_url: str, console_errors: ConsoleErrors
 ) -> None:
     email = premium_account(base_url, database_url)
     sign_in(page.context, base_url, email)
@@ -399,7 +391,6 @@ def test_an_expired_cursor_rebuilds_the_cache(
     expect(page.get_by_text("99+1")).to_have_count(0)
     expect(history_entries(page).first).to_contain_text("3+3 = 6")
     expect(sync_status(page)).to_have_text("Synced")
-    assert console_errors == []
 
 
 # The device's storage quota cannot be exhausted here (Chromium grants an origin a share of a
@@ -420,7 +411,7 @@ FULL_QUOTA = """
 
 
 def test_a_full_device_says_so_and_shows_nothing_unsaved(
-    page: Page, base_url: str, database_url: str, console_errors: list[str]
+    page: Page, base_url: str, database_url: str, console_errors: ConsoleErrors
 ) -> None:
     email = premium_account(base_url, database_url)
     page.add_init_script(FULL_QUOTA)
@@ -438,4 +429,3 @@ def test_a_full_device_says_so_and_shows_nothing_unsaved(
     calculate(page, "3+3")
     expect(sync_status(page)).to_have_text("Synced")
     assert live_expressions(database_url, email) == ["1+1", "3+3"]
-    assert console_errors == []

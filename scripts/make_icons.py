@@ -10,7 +10,7 @@ from pathlib import Path
 from PIL import Image
 from playwright.sync_api import sync_playwright
 
-from tests.support import chromium_executable
+from testkit.support import chromium_executable
 
 ICONS = Path(__file__).resolve().parent.parent / "pwa" / "icons"
 # (source svg, output png, size, background: transparent corners or a full square)

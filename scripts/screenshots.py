@@ -11,7 +11,7 @@ from pathlib import Path
 
 from playwright.sync_api import Page, sync_playwright
 
-from tests.support import calcapp_env, chromium_executable, running_server
+from testkit.support import calcapp_env, chromium_executable, running_server
 
 ROOT = Path(__file__).resolve().parent.parent
 

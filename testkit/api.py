@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import httpx
 
-from tests.mailbox import Mailbox
+from testkit.mailbox import Mailbox
 
 PASSWORD = "Correct-Horse-9"
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+PUBLIC_URL = "http://calc.test"
+"""The public URL of the in-process apps of the integration tests (links in their mail)."""
 
 
 class Api:
@@ -63,3 +69,7 @@ def assert_error(response: httpx.Response, status: int, code: str) -> None:
     assert body["code"] == code, body
     assert isinstance(body["detail"], str) and body["detail"]
     assert response.headers["cache-control"] == "no-store"
+
+
+ApiFactory = Callable[[], AbstractAsyncContextManager[Api]]
+"""Clients of their own, each on a new app instance (tests/integration's `make_api`)."""

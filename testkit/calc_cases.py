@@ -17,9 +17,9 @@ import random
 from dataclasses import dataclass
 from typing import Literal
 
-from tests import calc_reference as ref
-from tests.calc_reference import Carry, Failure, Operator, PasteResult, Repeat, Result, Success
-from tests.calc_sci import AngleUnit
+from testkit import calc_reference as ref
+from testkit.calc_reference import Carry, Failure, Operator, PasteResult, Repeat, Result, Success
+from testkit.calc_sci import AngleUnit
 
 Function = Literal["evaluate", "applyRepeat", "normalizePaste", "add", "subtract", "formatDisplay"]
 Answer = Result | PasteResult | str

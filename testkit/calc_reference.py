@@ -6,7 +6,7 @@ thousands of generated expressions. The parser mirrors the engine's (the grammar
 the arithmetic, rounding and number formatting are the standard library's: `Context(prec=34,
 ROUND_HALF_EVEN)` for every + - * /, `ROUND_HALF_UP` to 15 digits for the display,
 `str(d.normalize())` for full-precision values. The scientific functions are
-`tests/calc_sci.py` (the twin of `pwa/js/sci-math.js`). Pure functions, no I/O; results are
+`testkit/calc_sci.py` (the twin of `pwa/js/sci-math.js`). Pure functions, no I/O; results are
 plain dicts shaped exactly like the engine's JSON.
 """
 
@@ -28,8 +28,8 @@ from decimal import (
 from fractions import Fraction
 from typing import Final, Literal, TypedDict
 
-from tests import calc_sci as sci
-from tests.calc_sci import AngleUnit
+from testkit import calc_sci as sci
+from testkit.calc_sci import AngleUnit
 
 ENGINE_VERSION: Final = 2
 

@@ -3,7 +3,7 @@
 The twin of `pwa/js/sci-math.js`: both follow the numeric contract of the scientific functions
 (every result the exact value correctly rounded to 34 significant digits, ROUND_HALF_EVEN; the
 range rule; the exact tables of the trigonometric functions; the error messages), and
-`tests/calc_reference.py` evaluates its scientific expressions with this module. Pure functions,
+`testkit/calc_reference.py` evaluates its scientific expressions with this module. Pure functions,
 no I/O; arguments and results are `Decimal`s of at most 34 digits, zero is `Decimal(0)`.
 
 How every result is correctly rounded:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from email import message_from_bytes, policy
@@ -13,7 +12,7 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
-from tests.support import free_port
+from testkit.support import eventually, free_port
 
 LINK = re.compile(r"https?://\S+")
 
@@ -41,13 +40,13 @@ class Mailbox:
     ) -> EmailMessage:
         """The `count`-th message (1 = the first) to `to` whose subject contains the text,
         waiting up to `timeout` seconds for it to arrive."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+
+        def arrived() -> EmailMessage | None:
             found = [m for m in self.messages(to) if subject_contains in m["Subject"]]
-            if len(found) >= count:
-                return found[count - 1]
-            time.sleep(0.05)
-        raise TimeoutError(f"no mail #{count} to {to} about {subject_contains!r} in {timeout} s")
+            return found[count - 1] if len(found) >= count else None
+
+        what = f"mail #{count} to {to} about {subject_contains!r}"
+        return eventually(arrived, seconds=timeout, what=what)
 
     @staticmethod
     def text(message: EmailMessage) -> str:

@@ -18,7 +18,7 @@ import stripe
 
 from backend.settings import Settings
 from scripts.run_with_stripe import wait_until_up
-from tests.support import free_port
+from testkit.support import free_port
 
 SECRET_KEY = "sk_test_calcapp"
 PUBLISHABLE_KEY = "pk_test_calcapp"

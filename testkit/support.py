@@ -11,12 +11,13 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Coroutine, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
+import asyncpg
 import httpx
 
 from backend.db import migrations as migrate
@@ -26,6 +27,40 @@ CALCAPP = [sys.executable, "-m", "backend.cli"]
 
 P = ParamSpec("P")
 T = TypeVar("T")
+
+
+def eventually(
+    probe: Callable[[], T | None], *, seconds: float, what: str, every: float = 0.05
+) -> T:
+    """The first result of `probe` that is not None (nor False), asked every `every` seconds
+    for `seconds`: the one polling loop of the tests (for what arrives by itself: a mail, a
+    server's health, a webhook's effect). `what` names it in the TimeoutError."""
+    deadline = time.monotonic() + seconds
+    while True:
+        found = probe()
+        if found is not None and found is not False:
+            return found
+        if time.monotonic() >= deadline:
+            raise TimeoutError(f"{what}: not within {seconds} s")
+        time.sleep(every)
+
+
+async def eventually_async(
+    probe: Callable[[], Coroutine[Any, Any, T | None]],
+    *,
+    seconds: float,
+    what: str,
+    every: float = 0.2,
+) -> T:
+    """`eventually` for an async probe."""
+    deadline = time.monotonic() + seconds
+    while True:
+        found = await probe()
+        if found is not None and found is not False:
+            return found
+        if time.monotonic() >= deadline:
+            raise TimeoutError(f"{what}: not within {seconds} s")
+        await asyncio.sleep(every)
 
 
 def in_thread(function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
@@ -77,17 +112,19 @@ def wait_until_healthy(
     base_url: str, process: subprocess.Popen[bytes], log: Path, timeout: float = 60
 ) -> None:
     """Poll the health endpoint until it answers 200, failing fast if the process dies."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+
+    def healthy() -> bool:
         if process.poll() is not None:
             raise RuntimeError(f"calcapp exited with {process.returncode}: {log.read_text()}")
         try:
-            if httpx.get(f"{base_url}/api/v1/health", timeout=2).status_code == 200:
-                return
+            return httpx.get(f"{base_url}/api/v1/health", timeout=2).status_code == 200
         except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise TimeoutError(f"{base_url} did not become healthy within {timeout} s: {log.read_text()}")
+            return False
+
+    try:
+        eventually(healthy, seconds=timeout, what=f"{base_url} healthy", every=0.1)
+    except TimeoutError as exc:
+        raise TimeoutError(f"{exc}: {log.read_text()}") from None
 
 
 @contextmanager
@@ -146,3 +183,16 @@ async def db_rows(database_url: str, query: str, *args: object) -> list[dict[str
         return [dict(row) for row in await conn.fetch(query, *args)]
     finally:
         await conn.close()
+
+
+@asynccontextmanager
+async def rolled_back(database_url: str) -> AsyncIterator[asyncpg.Connection]:
+    """An asyncpg connection inside a transaction that is rolled back at the end."""
+    connection = await connect(database_url)
+    transaction = connection.transaction()
+    await transaction.start()
+    try:
+        yield connection
+    finally:
+        await transaction.rollback()
+        await connection.close()

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 
 from backend.db.server import connect
-from tests.api import Api
+from testkit.api import Api
 
 
 def stamp(moment: datetime) -> str:

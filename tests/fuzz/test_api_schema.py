@@ -68,8 +68,8 @@ from schemathesis.specs.openapi.checks import (
 from backend.app import create_app
 from backend.db.server import connect
 from backend.settings import Settings
-from tests.api import PASSWORD
-from tests.support import calcapp_env, run_async, run_calcapp
+from testkit.api import PASSWORD
+from testkit.support import calcapp_env, run_async, run_calcapp
 
 pytestmark = pytest.mark.db
 

@@ -18,8 +18,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.api import Api
-from tests.sync_client import Device, statuses, stored
+from testkit.api import Api
+from testkit.sync_client import Device, statuses, stored
 
 pytestmark = [pytest.mark.db, pytest.mark.usefixtures("fresh_limits")]
 

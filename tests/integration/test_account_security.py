@@ -16,13 +16,12 @@ from litestar.testing import AsyncTestClient
 
 from backend.app import create_app
 from backend.settings import Settings
-from tests.api import PASSWORD, Api, assert_error, verified_user
-from tests.integration.conftest import ApiFactory
-from tests.mailbox import Mailbox
-from tests.stripe_support import GOOD_CARD, payment_method, with_stripe
-from tests.stripe_support import api as stripe_call
-from tests.support import calcapp_env, db_rows, running_server
-from tests.sync_client import Device, set_premium
+from testkit.api import PASSWORD, Api, ApiFactory, assert_error, verified_user
+from testkit.mailbox import Mailbox
+from testkit.stripe_support import GOOD_CARD, payment_method, with_stripe
+from testkit.stripe_support import api as stripe_call
+from testkit.support import calcapp_env, db_rows, running_server
+from testkit.sync_client import Device, set_premium
 
 pytestmark = [pytest.mark.db, pytest.mark.usefixtures("fresh_limits")]
 

@@ -6,10 +6,9 @@ import json
 
 import pytest
 
-from tests.api import PASSWORD, Api, assert_error, verified_user
-from tests.integration.conftest import PUBLIC_URL, ApiFactory
-from tests.mailbox import Mailbox
-from tests.support import db_rows
+from testkit.api import PASSWORD, PUBLIC_URL, Api, ApiFactory, assert_error, verified_user
+from testkit.mailbox import Mailbox
+from testkit.support import db_rows
 
 pytestmark = [pytest.mark.db, pytest.mark.usefixtures("fresh_limits")]
 

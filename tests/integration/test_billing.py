@@ -7,8 +7,6 @@ official SDK. Events the emulator cannot produce are signed by the tests themsel
 
 from __future__ import annotations
 
-import asyncio
-import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -21,8 +19,8 @@ from litestar.testing import AsyncTestClient
 from backend.app import create_app
 from backend.db.server import connect
 from backend.settings import Settings
-from tests.api import PASSWORD, Api
-from tests.stripe_support import (
+from testkit.api import PASSWORD, Api
+from testkit.stripe_support import (
     DECLINED_CARD,
     FAILING_CHARGE_CARD,
     GOOD_CARD,
@@ -35,10 +33,10 @@ from tests.stripe_support import (
     stripe_env,
     with_stripe,
 )
-from tests.stripe_support import (
+from testkit.stripe_support import (
     api as api_call,
 )
-from tests.support import calcapp_env, free_port, in_thread, run_calcapp
+from testkit.support import calcapp_env, eventually_async, free_port, in_thread, run_calcapp
 
 pytestmark = [pytest.mark.db, pytest.mark.usefixtures("fresh_limits")]
 
@@ -74,10 +72,7 @@ async def billing(api: Api) -> dict[str, Any]:
 
 async def until(check: Callable[[], Any], seconds: float = 15) -> None:
     """Poll `check` (an async predicate) until true: webhook events arrive about 1 s later."""
-    deadline = time.monotonic() + seconds
-    while not await check():
-        assert time.monotonic() < deadline, "the expected state never came"
-        await asyncio.sleep(0.2)
+    await eventually_async(check, seconds=seconds, what="the expected state")
 
 
 async def stripe_subscription_id(database_url: str, api: Api) -> str:

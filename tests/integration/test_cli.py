@@ -10,7 +10,7 @@ import pytest
 
 from backend.accounts.passwords import PasswordHasher
 from backend.db.server import connect
-from tests.support import calcapp_env, free_port, run_async, run_calcapp, running_server
+from testkit.support import calcapp_env, free_port, run_async, run_calcapp, running_server
 
 pytestmark = pytest.mark.db
 

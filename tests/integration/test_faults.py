@@ -29,9 +29,9 @@ from backend.app import create_app
 from backend.db import migrations as migrate
 from backend.db.server import connect, create_database_if_missing
 from backend.settings import Settings
-from tests.api import Api
-from tests.stripe_support import GOOD_CARD, Emulator, payment_method, with_stripe
-from tests.support import (
+from testkit.api import Api
+from testkit.stripe_support import GOOD_CARD, Emulator, payment_method, with_stripe
+from testkit.support import (
     calcapp_env,
     free_port,
     in_thread,
@@ -39,7 +39,7 @@ from tests.support import (
     run_async,
     running_server,
 )
-from tests.sync_client import Device, set_premium, statuses, stored
+from testkit.sync_client import Device, set_premium, statuses, stored
 
 pytestmark = pytest.mark.db
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.sync_client import Device, set_premium, statuses
+from testkit.sync_client import Device, set_premium, statuses
 
 pytestmark = [pytest.mark.db, pytest.mark.usefixtures("fresh_limits")]
 

@@ -27,9 +27,9 @@ from backend.settings import Settings
 from backend.web.metrics import Metrics
 from sync import push as push_ops
 from sync.protocol import parse_op
-from tests.api import PASSWORD, Api, assert_error
-from tests.support import calcapp_env, running_server
-from tests.sync_client import Device, events, set_premium, stamp, statuses
+from testkit.api import PASSWORD, Api, assert_error
+from testkit.support import calcapp_env, running_server
+from testkit.sync_client import Device, events, set_premium, stamp, statuses
 
 pytestmark = [pytest.mark.db, pytest.mark.usefixtures("fresh_limits")]
 

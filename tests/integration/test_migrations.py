@@ -13,7 +13,7 @@ from backend.db import migrations as migrate
 from backend.db.server import connect
 from backend.models import Base
 from sync.tables import metadata as sync_metadata
-from tests.support import in_thread, run_async
+from testkit.support import in_thread, run_async
 
 pytestmark = pytest.mark.db
 

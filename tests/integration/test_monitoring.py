@@ -21,11 +21,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from backend.app import create_app
 from backend.db import migrations as migrate
 from backend.settings import Settings, SettingsError
-from tests.api import Api
-from tests.mailbox import Mailbox
-from tests.stripe_support import PUBLISHABLE_KEY, SECRET_KEY, WEBHOOK_SECRET, signed_event
-from tests.support import calcapp_env, free_port, in_thread, running_server
-from tests.sync_client import Device, set_premium, statuses
+from testkit.api import Api
+from testkit.mailbox import Mailbox
+from testkit.stripe_support import PUBLISHABLE_KEY, SECRET_KEY, WEBHOOK_SECRET, signed_event
+from testkit.support import calcapp_env, free_port, in_thread, running_server
+from testkit.sync_client import Device, set_premium, statuses
 
 pytestmark = [pytest.mark.db, pytest.mark.usefixtures("fresh_limits")]
 

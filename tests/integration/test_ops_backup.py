@@ -16,7 +16,7 @@ from sqlalchemy.engine import make_url
 from backend.db.server import connect
 from backend.ops.partitions import add_months
 from sync.partitions import month_start
-from tests.support import (
+from testkit.support import (
     assert_one_line_error,
     calcapp_env,
     migrated_database,

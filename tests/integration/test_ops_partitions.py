@@ -23,7 +23,7 @@ from backend.db import migrations as migrate
 from backend.db.server import connect
 from backend.ops.partitions import add_months
 from sync.partitions import month_start
-from tests.support import (
+from testkit.support import (
     CALCAPP,
     assert_one_line_error,
     calcapp_env,

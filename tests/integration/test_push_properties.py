@@ -37,7 +37,7 @@ from sync import push as sync_push
 from sync.driver import driver
 from sync.partitions import Partitions
 from sync.protocol import PullPosition, decode_pull_cursor, parse_op
-from tests.sync_client import stamp
+from testkit.sync_client import stamp
 
 pytestmark = pytest.mark.db
 

@@ -16,8 +16,8 @@ import asyncpg
 import pytest
 
 from backend.db.server import connect
-from tests.mailbox import Mailbox
-from tests.support import (
+from testkit.mailbox import Mailbox
+from testkit.support import (
     calcapp_env,
     free_port,
     migrated_database,

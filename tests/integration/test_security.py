@@ -11,11 +11,11 @@ import httpx
 import pytest
 
 from backend.db.server import connect
-from tests.api import PASSWORD, Api
-from tests.mailbox import Mailbox
-from tests.stripe_support import SECRET_KEY, stripe_env
-from tests.support import calcapp_env, running_server
-from tests.sync_client import Device, set_premium, statuses, stored
+from testkit.api import PASSWORD, Api
+from testkit.mailbox import Mailbox
+from testkit.stripe_support import SECRET_KEY, stripe_env
+from testkit.support import calcapp_env, running_server
+from testkit.sync_client import Device, set_premium, statuses, stored
 
 pytestmark = [pytest.mark.db, pytest.mark.usefixtures("fresh_limits")]
 

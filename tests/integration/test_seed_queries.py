@@ -13,7 +13,7 @@ import pytest
 
 from backend.db import migrations as migrate
 from backend.db.server import connect
-from tests.support import in_thread, run_async
+from testkit.support import in_thread, rolled_back, run_async
 
 pytestmark = pytest.mark.db
 
@@ -130,14 +130,8 @@ def filled_url(make_database: Callable[[], str]) -> str:
 @pytest.fixture
 async def filled(filled_url: str) -> AsyncIterator[asyncpg.Connection]:
     """A connection to the filled database, inside a transaction rolled back after the test."""
-    connection = await connect(filled_url)
-    transaction = connection.transaction()
-    await transaction.start()
-    try:
+    async with rolled_back(filled_url) as connection:
         yield connection
-    finally:
-        await transaction.rollback()
-        await connection.close()
 
 
 def index_names(plan: Any) -> Iterator[str]:

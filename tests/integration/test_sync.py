@@ -22,7 +22,7 @@ from sync import push as sync_push
 from sync.driver import driver
 from sync.partitions import month_start
 from sync.protocol import parse_op
-from tests.sync_client import Device, keys, set_premium, stamp_z, statuses, stored
+from testkit.sync_client import Device, keys, set_premium, stamp_z, statuses, stored
 
 pytestmark = [pytest.mark.db, pytest.mark.usefixtures("fresh_limits")]
 

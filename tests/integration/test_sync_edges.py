@@ -25,9 +25,9 @@ from backend.db.server import connect
 from backend.ops.partitions import add_months
 from sync.partitions import month_start
 from sync.protocol import Position, encode_cursor
-from tests.api import Api
-from tests.support import calcapp_env, migrated_database, run_calcapp, running_server
-from tests.sync_client import Device, set_premium, statuses, stored
+from testkit.api import Api
+from testkit.support import calcapp_env, migrated_database, run_calcapp, running_server
+from testkit.sync_client import Device, set_premium, statuses, stored
 
 pytestmark = [pytest.mark.db, pytest.mark.usefixtures("fresh_limits")]
 

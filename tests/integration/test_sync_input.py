@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.sync_client import Device, set_premium, statuses, stored
+from testkit.sync_client import Device, set_premium, statuses, stored
 
 pytestmark = [pytest.mark.db, pytest.mark.usefixtures("fresh_limits")]
 

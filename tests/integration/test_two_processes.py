@@ -13,9 +13,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.api import Api
-from tests.support import calcapp_env, running_server
-from tests.sync_client import Device, set_premium, statuses, stored
+from testkit.api import Api
+from testkit.support import calcapp_env, running_server
+from testkit.sync_client import Device, set_premium, statuses, stored
 
 pytestmark = [pytest.mark.db, pytest.mark.usefixtures("fresh_limits")]
 

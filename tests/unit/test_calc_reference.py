@@ -9,8 +9,8 @@ from typing import get_args
 
 import pytest
 
-from tests import calc_reference as ref
-from tests.calc_cases import (
+from testkit import calc_reference as ref
+from testkit.calc_cases import (
     SPEC_CASES,
     SpecCase,
     generate_expressions,

@@ -1,4 +1,4 @@
-"""Properties of the calculator's Python reference (`tests/calc_reference.py`) that hold for
+"""Properties of the calculator's Python reference (`testkit/calc_reference.py`) that hold for
 every input, per the spec (`shared/design/calculator.md`), checked on generated inputs
 (hypothesis; derandomized, so a run is reproducible).
 
@@ -17,7 +17,7 @@ from typing import Any, get_args
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from tests import calc_reference as ref
+from testkit import calc_reference as ref
 
 PROPERTY = settings(max_examples=200, derandomize=True, database=None, deadline=None)
 ERRORS = set(get_args(ref.ErrorMessage))

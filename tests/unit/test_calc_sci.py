@@ -1,4 +1,4 @@
-"""The scientific functions' reference (tests/calc_sci.py) against the contract's exact cases and
+"""The scientific functions' reference (testkit/calc_sci.py) against the contract's exact cases and
 against mpmath as an oracle.
 
 The oracle evaluates each function with mpmath at 60 significant digits or more (plus the
@@ -25,8 +25,8 @@ from typing import Any, Final, Literal, get_args
 import mpmath  # type: ignore[import-untyped]
 import pytest
 
-from tests import calc_sci as sci
-from tests.calc_sci import AngleUnit, MathErrorMessage
+from testkit import calc_sci as sci
+from testkit.calc_sci import AngleUnit, MathErrorMessage
 
 Function = Literal[
     "sqrt",
