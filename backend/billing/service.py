@@ -4,7 +4,8 @@ The local `subscriptions` row is what access checks read (sync keeps working whe
 down). It is written from what Stripe says: the answers of our own calls, and webhook events,
 for which the subscription (or invoice) is fetched again, so that the order of events and the
 shape of their payloads do not matter. `calcapp billing reconcile` fetches every subscription
-that is not final again.
+that is not final again. Over 400 lines on purpose: the life cycle is one state machine
+(subscribe, refresh, cancel, resume, webhooks, reconcile) over the same few helpers.
 """
 
 from __future__ import annotations

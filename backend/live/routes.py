@@ -15,9 +15,8 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.accounts.auth import Account, requires_premium
+from backend.accounts.auth import PREMIUM_REQUIRED, Account, requires_premium
 from backend.live.hub import Hub, HubClosedError, Stream, TooManyStreamsError, now_ms
-from backend.sync_api.routes import PREMIUM_REQUIRED
 from backend.web.deps import Provided
 from backend.web.errors import ServiceUnavailableError
 from backend.web.metrics import Metrics

@@ -14,7 +14,7 @@ from litestar.status_codes import HTTP_200_OK
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from backend.accounts.auth import Account, requires_premium, requires_user
+from backend.accounts.auth import PREMIUM_REQUIRED, Account, requires_premium, requires_user
 from backend.live.hub import now_ms
 from backend.ratelimit import RateLimitedError
 from backend.web.deps import Provided
@@ -49,7 +49,6 @@ from sync.protocol import (
     parse_op,
 )
 
-PREMIUM_REQUIRED = "`premium_required`: the account is not premium"
 DEVICE_USER_MISMATCH = "`device_user_mismatch`: the device id belongs to another account"
 ACCOUNT_MISMATCH = (
     "`account_mismatch`: `account_id` is not the signed-in account (stop; send only when "

@@ -1,5 +1,7 @@
 // The account page: sign in, sign up, forgotten password, email verification and password
 // reset links, and the signed-in settings. One view at a time, cloned from its <template>.
+// Over 400 lines: one short function per view and form of the page, sharing the field
+// errors and the busy state; split when a view grows its own state.
 
 import * as api from "./api.js";
 import { saveFile } from "./download.js";

@@ -1,5 +1,7 @@
 /**
- * Calcapp's calculation engine: exact decimal arithmetic on BigInt.
+ * Calcapp's calculation engine: exact decimal arithmetic on BigInt. Over 400 lines: the
+ * tokenizer, parser, evaluator and display rounding share one decimal representation and one
+ * error type; the functions' mathematics is sci-math.js.
  *
  * Implements "Arithmetic" and "Display and limits" of design/calculator.md. The pipeline is
  * text -> tokens -> (trailing operators dropped, missing ")" closed) -> syntax tree -> value.

@@ -1,5 +1,7 @@
 /**
  * Calcapp's scientific functions on the engine's decimals (calc.js), in BigInt arithmetic.
+ * Over 400 lines: twelve functions, each with its argument reduction and error bound, around
+ * one shared Ziv loop and rounding; apart they would each re-export the same core.
  *
  * The contract (docs/calculator.md; Python twin tests/calc_sci.py): the exact value rounded
  * once to 34 digits, half even; |result| >= 1e10000 is Overflow, a nonzero result under
