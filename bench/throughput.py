@@ -35,7 +35,6 @@ import os
 import re
 import resource
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -59,7 +58,7 @@ from bench.support import (
     production_env,
     signed_in,
 )
-from testkit.support import free_port
+from testkit.support import free_port, stop
 
 CONNECTIONS = 64
 THREADS = 2
@@ -284,16 +283,6 @@ def wait_until_answers(url: str, process: subprocess.Popen[bytes], log: IO[bytes
                 return
         time.sleep(0.2)
     raise RuntimeError(f"{url} did not answer in 60 s: {log_text(log)}")
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    """Ctrl+C (SIGINT), then SIGKILL after 30 s."""
-    process.send_signal(signal.SIGINT)
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 @contextmanager

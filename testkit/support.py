@@ -151,13 +151,19 @@ def running_server(
             wait_until_healthy(base_url, process, log)
             yield base_url, process
         finally:
-            if process.poll() is None:
-                process.send_signal(signal.SIGINT)
-                try:
-                    process.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
+            stop(process)
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """Ctrl+C (SIGINT) unless it ended already, then SIGKILL after 30 s."""
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def migrated_database(make_database: Callable[[], str]) -> str:
