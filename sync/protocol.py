@@ -159,6 +159,16 @@ def _readable_op_id(value: Any) -> uuid.UUID | None:
         return None
 
 
+def parse_ops(values: list[Any]) -> list[ParsedOp]:
+    """`parse_op` of each op of a push: the whole list converted at once when every op has
+    the right types (the common case, about twice as fast), else op by op."""
+    try:
+        ops = msgspec.convert(values, list[Op], strict=False)
+    except msgspec.ValidationError:
+        return [parse_op(value) for value in values]
+    return [_checked(op) for op in ops]
+
+
 def parse_op(value: Any) -> ParsedOp:
     """Check one decoded JSON op of a push. An op without a usable `seq` raises
     `msgspec.ValidationError` (the whole push is refused); any other problem makes it a
@@ -170,6 +180,10 @@ def parse_op(value: Any) -> ParsedOp:
         message = str(exc)
         code: RejectCode = "too_long" if "length <=" in message else "invalid"
         return ParsedOp(identity.seq, None, Problem(code, message), _readable_op_id(identity.op_id))
+    return _checked(op)
+
+
+def _checked(op: Op) -> ParsedOp:
     metadata = None
     if op.data is not None and op.data.metadata is not None:
         metadata = msgspec.json.encode(op.data.metadata).decode()

@@ -46,7 +46,7 @@ from sync.protocol import (
     PushResponse,
     decode_cursor,
     decode_pull_cursor,
-    parse_op,
+    parse_ops,
 )
 
 DEVICE_USER_MISMATCH = "`device_user_mismatch`: the device id belongs to another account"
@@ -188,7 +188,7 @@ async def push(
     if len(data.ops) > MAX_OPS:
         raise BatchTooLargeError(f"At most {MAX_OPS} ops a request: send half")
     try:
-        ops = [parse_op(raw) for raw in data.ops]
+        ops = parse_ops(data.ops)
     except msgspec.ValidationError as exc:
         raise InvalidFieldError("ops", f"every op needs an integer seq from 1 ({exc})") from exc
     user = sync_member(request.user, data.account_id)
