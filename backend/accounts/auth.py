@@ -110,12 +110,15 @@ PREMIUM_REQUIRED = "`premium_required`: the account is not premium"
 # guards, and tells nothing private.
 
 
+def _options(connection: ASGIConnection[Any, Any, Any, Any]) -> bool:
+    return getattr(connection, "method", None) == "OPTIONS"  # a Request has a method
+
+
 async def requires_user(
     connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
 ) -> None:
     """Guard: 401 `not_authenticated` signed out."""
-    options = getattr(connection, "method", None) == "OPTIONS"  # a Request has a method
-    if not options and connection.scope.get("user") is None:
+    if not _options(connection) and connection.scope.get("user") is None:
         raise NotAuthenticatedError("Sign in to continue")
 
 
@@ -125,7 +128,7 @@ async def requires_premium(
     """Guard: 401 signed out, 403 `premium_required` without premium."""
     await requires_user(connection, handler)
     account: Account | None = connection.scope.get("user")
-    if account is not None and not account.premium:
+    if not _options(connection) and account is not None and not account.premium:
         raise PremiumRequiredError("Sync and server history are part of Calcapp Premium")
 
 

@@ -31,6 +31,11 @@ async def test_signed_out_and_free_users_are_refused(
         ]:
             assert error(await api.post(path, body)) == (403, "premium_required")
         assert error(await api.get("/history")) == (403, "premium_required")
+        # Which methods a path takes is no secret: OPTIONS answers whoever asks.
+        for path in ("/history", "/sync/push", "/sync/events"):
+            options = await api.request("OPTIONS", path)
+            assert options.status_code == 204, (path, options.text)
+            assert "GET" in options.headers["allow"] or "POST" in options.headers["allow"]
 
 
 @pytest.mark.parametrize(
