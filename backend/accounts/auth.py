@@ -3,8 +3,8 @@
 
 The lookup runs on every signed-in request, so it is one prepared statement on the driver
 (the account, its session, whether it is premium and any email change waiting, in one round
-trip), without the ORM and without a transaction: measured in `docs/benchmarks.md`, the ORM
-version cost three times the CPU of the whole rest of `GET /me`.
+trip), without the ORM and without a transaction: in a py-spy profile the ORM version cost
+three times the CPU of the whole rest of `GET /me` (docs/benchmarks.md has the figures).
 """
 
 from __future__ import annotations

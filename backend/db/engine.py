@@ -43,7 +43,7 @@ def create_engine(database_url: str, *, pool_size: int = 10) -> AsyncEngine:
         # No overflow: a connection opened beyond the pool is closed again on its return, and
         # under load that is a new PostgreSQL backend (a fork, and every statement prepared
         # and planned again) for most requests; waiting for a pooled one is far cheaper
-        # (docs/benchmarks.md: /me 0.03x -> 0.15x hello, PostgreSQL CPU per request / 7).
+        # (measured: PostgreSQL's CPU per GET /me fell from 1.0 to 0.14 ms at 64 clients).
         max_overflow=0,
         # No ping before each checkout (a round trip, and a transaction, every request): a
         # connection that died meanwhile fails its statement, which answers 503 and drops it

@@ -142,8 +142,8 @@ async def _prepare_partitions(
 @dataclass(frozen=True, slots=True)
 class SyncParts:
     """What the sync routes need of the app, as their one dependency: Litestar resolves two
-    or more dependencies of a handler in a task group, a tenth of a push's CPU
-    (docs/benchmarks.md). The account comes from `request.user` (the routers' guards)."""
+    or more dependencies of a handler in a task group, which a py-spy profile put at a tenth
+    of a push's CPU. The account comes from `request.user` (the routers' guards)."""
 
     state: State
     partitions: Partitions
