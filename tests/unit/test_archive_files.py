@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -21,7 +22,10 @@ from backend.ops.archive_files import (
     verify_archive,
 )
 
-NAME = "calculation_history_2026_11"
+# This month's archive (any month would do: the files never look at the clock).
+MONTH = datetime.now(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+NEXT_MONTH = (MONTH + timedelta(days=32)).replace(day=1)
+NAME = f"calculation_history_{MONTH:%Y_%m}"
 # PostgreSQL's CSV as COPY streams it: a header, a quoted field holding a newline and quotes.
 CSV = b'id,expression,result\n1,"1+1",2\n2,"say ""hi""\nthere",3\n3,4*5,20\n'
 
@@ -41,7 +45,7 @@ async def _write_archive(folder: Path, chunks: list[bytes]) -> tuple[ArchiveFile
             "format": MANIFEST_FORMAT,
             "table": PARENT,
             "partition": NAME,
-            "range": {"from": "2026-11-01T00:00:00+00:00", "to": "2026-12-01T00:00:00+00:00"},
+            "range": {"from": MONTH.isoformat(), "to": NEXT_MONTH.isoformat()},
             "rows": digest.rows,
             "sha256": digest.sha256,
             "columns": digest.header,

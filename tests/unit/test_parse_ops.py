@@ -4,11 +4,14 @@ well-typed batches and for batches with a bad op among good ones."""
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from sync.protocol import parse_op, parse_ops
+
+NOW = datetime.now(UTC).isoformat()  # any moment: parsing does not look at the clock
 
 
 def create(seq: int, **data: Any) -> dict[str, Any]:
@@ -16,7 +19,7 @@ def create(seq: int, **data: Any) -> dict[str, Any]:
         "seq": seq,
         "op_id": str(uuid.UUID(int=seq)),
         "kind": "create",
-        "created_at": "2026-11-30T23:59:59.999Z",
+        "created_at": NOW,
         "data": {"expression": f"{seq}+1", "result": str(seq + 1), **data},
     }
 
