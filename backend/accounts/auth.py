@@ -22,6 +22,7 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.accounts.sessions import IDLE, TOUCH_EVERY, cookie_name
+from backend.billing.models import SubscriptionStatus as Status
 from backend.billing.premium import PAST_DUE_GRACE, RENEWAL_SLACK
 from backend.settings import Settings
 from backend.web.errors import NotAuthenticatedError, PremiumRequiredError
@@ -55,11 +56,11 @@ SELECT u.id, u.email, u.display_name, u.email_verified, u.created_at,
        EXISTS (
            SELECT 1 FROM subscriptions b
            WHERE b.user_id = u.id AND (
-               (b.status IN ('active', 'trialing')
+               (b.status IN ('{Status.ACTIVE}', '{Status.TRIALING}')
                 AND b.current_period_end + {_interval(RENEWAL_SLACK.total_seconds())} > now())
-               OR (b.status = 'past_due'
+               OR (b.status = '{Status.PAST_DUE}'
                    AND b.current_period_end + {_interval(PAST_DUE_GRACE.total_seconds())} > now())
-               OR (b.status = 'canceled' AND b.current_period_end > now()))
+               OR (b.status = '{Status.CANCELED}' AND b.current_period_end > now()))
        ) AS premium,
        (SELECT t.email FROM email_tokens t
         WHERE t.user_id = u.id AND t.purpose = 'verify_email' AND t.used_at IS NULL

@@ -474,3 +474,25 @@ async def test_deleting_the_account_stops_the_charges(
         assert (await api.delete("/me", {"password": PASSWORD})).status_code == 204
         on_stripe = await api_call(stripe_api_base, "GET", f"/v1/subscriptions/{sub_id}")
         assert on_stripe["status"] == "canceled"
+
+
+async def test_without_stripe_keys_billing_answers_503_and_the_rest_works(
+    api: Api, email: str
+) -> None:
+    """The in-process app of these tests has no Stripe keys: what needs Stripe answers 503
+    `billing_not_configured` (after 401 for nobody), the plan and payments still answer."""
+    assert (await api.post("/billing/setup-intent")).status_code == 401
+    assert (await api.signup(email)).status_code == 202
+    assert (await api.login(email)).status_code == 200
+    for path, body in [
+        ("/billing/setup-intent", None),
+        ("/billing/subscribe", {"payment_method": "pm_card_visa"}),
+        ("/billing/refresh", None),
+        ("/billing/cancel", {"at_period_end": True}),
+        ("/billing/resume", None),
+        ("/billing/webhook", {}),
+    ]:
+        answer = await api.post(path, body)
+        assert (answer.status_code, answer.json()["code"]) == (503, "billing_not_configured")
+    assert (await api.get("/billing")).status_code == 200
+    assert (await api.get("/billing/payments")).json() == {"items": []}

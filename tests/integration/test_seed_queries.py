@@ -11,9 +11,8 @@ from typing import Any
 import asyncpg
 import pytest
 
-from backend.db import migrations as migrate
 from backend.db.server import connect
-from testkit.support import in_thread, rolled_back, run_async
+from testkit.support import migrated_database, rolled_back, run_async
 
 pytestmark = pytest.mark.db
 
@@ -113,8 +112,7 @@ ANALYZE users, subscriptions, payment_history, calculation_history;
 @pytest.fixture(scope="module")
 def filled_url(make_database: Callable[[], str]) -> str:
     """A database of its own with a few thousand rows, filled once for this module."""
-    url = make_database()
-    in_thread(migrate.upgrade, url)
+    url = migrated_database(make_database)
 
     async def fill() -> None:
         connection = await connect(url)
