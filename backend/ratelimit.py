@@ -50,6 +50,7 @@ CURRENT = text(
 class RateLimitedError(AppError):
     status_code = 429
     code = "rate_limited"
+    doc = "too many attempts; `Retry-After` says in how many seconds to try again"
 
 
 @dataclass(frozen=True, slots=True)

@@ -103,9 +103,6 @@ def authentication(app: ASGIApp) -> ASGIApp:
     return middleware
 
 
-PREMIUM_REQUIRED = "`premium_required`: the account is not premium"
-"""The 403 of `requires_premium`, as the routes' OpenAPI failures say it."""
-
 # Guards are coroutines: Litestar runs a plain function guard in a worker thread. They let
 # OPTIONS through: Litestar's own OPTIONS answer (the path's methods) inherits the router's
 # guards, and tells nothing private.

@@ -39,13 +39,14 @@ from backend.accounts.schemas import (
     SignupIn,
     TokenIn,
 )
-from backend.billing.gateway import StripeGateway
+from backend.accounts.tokens import InvalidTokenError
+from backend.billing.gateway import BillingUnavailableError, StripeGateway
 from backend.mail import Mailer, MailOutbox, deliver
-from backend.ratelimit import Limit
+from backend.ratelimit import Limit, RateLimitedError
 from backend.settings import Settings
 from backend.web.clients import client_address
 from backend.web.deps import Provided
-from backend.web.errors import AppError, NotFoundError
+from backend.web.errors import AppError, CsrfFailedError, NotAuthenticatedError, NotFoundError
 from backend.web.openapi import JSON_BODY, failures, no_content
 
 T = TypeVar("T")
@@ -75,6 +76,16 @@ AnyRequest = Request[Any, Any, Any]
 class CurrentSessionError(AppError):
     status_code = 409
     code = "current_session"
+    doc = "this device's own session (sign out instead)"
+
+
+# The failures of the changes that ask for the current password (and count wrong ones).
+PASSWORD_CHECKED = (
+    *JSON_BODY,
+    NotAuthenticatedError,
+    RateLimitedError,
+    service.WrongPasswordError,
+)
 
 
 async def failures_counted(
@@ -115,7 +126,7 @@ async def csrf() -> None:
     "/auth/signup",
     status_code=HTTP_202_ACCEPTED,
     summary="Create an account",
-    responses=failures(*JSON_BODY, 429),
+    responses=failures(*JSON_BODY, RateLimitedError),
 )
 async def signup(
     data: JSONBody[SignupIn],
@@ -135,9 +146,7 @@ async def signup(
     "/auth/login",
     status_code=HTTP_200_OK,
     summary="Sign in",
-    responses=failures(
-        *JSON_BODY, 429, codes={401: "`invalid_credentials`: wrong email or password"}
-    ),
+    responses=failures(*JSON_BODY, RateLimitedError, service.InvalidCredentialsError),
 )
 async def login(
     data: JSONBody[LoginIn],
@@ -172,7 +181,8 @@ async def login(
     "/auth/logout",
     status_code=HTTP_204_NO_CONTENT,
     summary="Sign out",
-    responses=failures(403) | no_content("Signed out: the session ended, its cookie cleared"),
+    responses=failures(CsrfFailedError)
+    | no_content("Signed out: the session ended, its cookie cleared"),
 )
 async def logout(
     request: AnyRequest, db_session: Provided[AsyncSession], settings: Provided[Settings]
@@ -190,13 +200,7 @@ async def logout(
     "/auth/verify-email",
     status_code=HTTP_200_OK,
     summary="Confirm an email address from the mailed link",
-    responses=failures(
-        *JSON_BODY,
-        codes={
-            400: "`invalid_token`: unknown, used or expired",
-            409: "`email_taken`: another account took the address meanwhile",
-        },
-    ),
+    responses=failures(*JSON_BODY, InvalidTokenError, service.EmailTakenError),
 )
 async def verify_email(
     data: JSONBody[TokenIn],
@@ -216,13 +220,7 @@ async def verify_email(
     "/auth/undo-email-change",
     status_code=HTTP_200_OK,
     summary="Put the old email address back (the link mailed to it when the email changed)",
-    responses=failures(
-        *JSON_BODY,
-        codes={
-            400: "`invalid_token`: unknown, used or expired",
-            409: "`email_taken`: another account uses the old address now",
-        },
-    ),
+    responses=failures(*JSON_BODY, InvalidTokenError, service.EmailTakenError),
 )
 async def undo_email_change(
     data: JSONBody[TokenIn],
@@ -243,7 +241,9 @@ async def undo_email_change(
     "/auth/resend-verification",
     status_code=HTTP_202_ACCEPTED,
     summary="Mail the confirmation link again",
-    responses=failures(401, 403, 429, codes={409: "`already_verified`"}),
+    responses=failures(
+        NotAuthenticatedError, CsrfFailedError, RateLimitedError, service.AlreadyVerifiedError
+    ),
 )
 async def resend_verification(
     db_session: Provided[AsyncSession],
@@ -262,7 +262,7 @@ async def resend_verification(
     "/auth/forgot-password",
     status_code=HTTP_202_ACCEPTED,
     summary="Mail a reset link",
-    responses=failures(*JSON_BODY, 429),
+    responses=failures(*JSON_BODY, RateLimitedError),
 )
 async def forgot_password(
     data: JSONBody[EmailIn],
@@ -283,7 +283,7 @@ async def forgot_password(
     "/auth/reset-password",
     status_code=HTTP_204_NO_CONTENT,
     summary="Choose a new password",
-    responses=failures(*JSON_BODY, codes={400: "`invalid_token`: unknown, used or expired"}),
+    responses=failures(*JSON_BODY, InvalidTokenError),
 )
 async def reset_password(
     data: JSONBody[ResetPasswordIn],
@@ -302,7 +302,7 @@ async def session_state(request: Request[Account | None, Any, Any]) -> SessionSt
     return SessionState(account=None if account is None else service.me_of(account))
 
 
-@get("/me", summary="The signed-in account", responses=failures(401))
+@get("/me", summary="The signed-in account", responses=failures(NotAuthenticatedError))
 async def me(account: Provided[Account]) -> Me:
     return service.me_of(account)
 
@@ -310,7 +310,7 @@ async def me(account: Provided[Account]) -> Me:
 @patch(
     "/me",
     summary="Change the display name or the email address (with the current password)",
-    responses=failures(*JSON_BODY, 401, 429, codes={403: "`wrong_password`"}),
+    responses=failures(*PASSWORD_CHECKED),
 )
 async def update_me(
     data: JSONBody[ProfileIn],
@@ -338,7 +338,7 @@ async def update_me(
     "/me/password",
     status_code=HTTP_204_NO_CONTENT,
     summary="Change the password",
-    responses=failures(*JSON_BODY, 401, 429, codes={403: "`wrong_password`"}),
+    responses=failures(*PASSWORD_CHECKED),
 )
 async def change_password(
     data: JSONBody[PasswordChangeIn],
@@ -367,7 +367,7 @@ async def change_password(
     "/me/export",
     summary="Download everything we hold about you (JSON)",
     media_type=MediaType.JSON,
-    responses=failures(401),
+    responses=failures(NotAuthenticatedError),
 )
 async def export(
     db_session: Provided[AsyncSession], engine: Provided[AsyncEngine], account: Provided[Account]
@@ -383,7 +383,11 @@ async def export(
     )
 
 
-@get("/me/sessions", summary="The account's signed-in devices", responses=failures(401))
+@get(
+    "/me/sessions",
+    summary="The account's signed-in devices",
+    responses=failures(NotAuthenticatedError),
+)
 async def list_sessions(db_session: Provided[AsyncSession], account: Provided[Account]) -> Sessions:
     return Sessions(
         items=[
@@ -403,14 +407,7 @@ async def list_sessions(db_session: Provided[AsyncSession], account: Provided[Ac
     "/me/sessions/{session_id:uuid}",
     status_code=HTTP_204_NO_CONTENT,
     summary="Sign out another device",
-    responses=failures(
-        401,
-        403,
-        codes={
-            404: "`not_found`: the account has no such session",
-            409: "`current_session`: this device's own session (sign out instead)",
-        },
-    )
+    responses=failures(NotAuthenticatedError, CsrfFailedError, NotFoundError, CurrentSessionError)
     | no_content("That device is signed out"),
 )
 async def end_session(
@@ -426,7 +423,8 @@ async def end_session(
     "/me/sessions/sign-out-others",
     status_code=HTTP_204_NO_CONTENT,
     summary="Sign out every other device",
-    responses=failures(401, 403) | no_content("Every other device is signed out"),
+    responses=failures(NotAuthenticatedError, CsrfFailedError)
+    | no_content("Every other device is signed out"),
 )
 async def end_other_sessions(
     request: AnyRequest,
@@ -442,16 +440,8 @@ async def end_other_sessions(
     "/me",
     status_code=HTTP_204_NO_CONTENT,
     summary="Delete the account",
-    responses=failures(
-        *JSON_BODY,
-        401,
-        429,
-        codes={
-            403: "`wrong_password`",
-            503: "`billing_unavailable`: Stripe, which must stop the subscription first, "
-            "cannot be reached",
-        },
-    )
+    # Stripe must stop the subscription first.
+    responses=failures(*PASSWORD_CHECKED, BillingUnavailableError)
     | no_content("Deleted: every session ended, the cookie cleared"),
 )
 async def delete_me(

@@ -36,21 +36,25 @@ from sync.tables import calculation_history
 class InvalidCredentialsError(AppError):
     status_code = 401
     code = "invalid_credentials"
+    doc = "wrong email or password"
 
 
 class WrongPasswordError(AppError):
     status_code = 403
     code = "wrong_password"
+    doc = "the current password is wrong"
 
 
 class AlreadyVerifiedError(AppError):
     status_code = 409
     code = "already_verified"
+    doc = "the email address is confirmed already"
 
 
 class EmailTakenError(AppError):
     status_code = 409
     code = "email_taken"
+    doc = "another account has that email address"
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,6 +32,7 @@ LIFETIMES: dict[Purpose, timedelta] = {
 
 class InvalidTokenError(AppError):
     code = "invalid_token"
+    doc = "the link's token is unknown, used or expired"
 
 
 def digest(token: str) -> bytes:

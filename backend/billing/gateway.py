@@ -30,15 +30,18 @@ TIMEOUT_SECONDS = 15
 class BillingUnavailableError(AppError):
     status_code = 503
     code = "billing_unavailable"
+    doc = "Stripe cannot be reached; try again after `Retry-After` seconds"
 
 
 class CardDeclinedError(AppError):
     status_code = 402
     code = "card_declined"
+    doc = "the card was declined"
 
 
 class BillingRequestError(AppError):
     code = "billing_invalid_request"
+    doc = "Stripe refused the request"
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,11 +17,26 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from backend import ratelimit
 from backend.accounts.auth import Account, requires_user
 from backend.billing import service
-from backend.billing.gateway import StripeGateway
-from backend.ratelimit import Limit
+from backend.billing.gateway import (
+    BillingRequestError,
+    BillingUnavailableError,
+    CardDeclinedError,
+    StripeGateway,
+)
+from backend.billing.service import (
+    AlreadySubscribedError,
+    BillingNotConfiguredError,
+    NoSubscriptionError,
+)
+from backend.ratelimit import Limit, RateLimitedError
 from backend.settings import Settings
 from backend.web.deps import Provided
-from backend.web.errors import AppError
+from backend.web.errors import (
+    AppError,
+    CsrfFailedError,
+    NotAuthenticatedError,
+    RequestTooLargeError,
+)
 from backend.web.metrics import UNKNOWN_EVENT, Metrics
 from backend.web.openapi import JSON_BODY, failures
 
@@ -31,18 +46,15 @@ SETUP_INTENTS_PER_ACCOUNT = Limit("setup-intent:account", 10, timedelta(hours=1)
 SUBSCRIBES_PER_ACCOUNT = Limit("subscribe:account", 10, timedelta(hours=1))
 MAX_WEBHOOK_BYTES = 512 * 1024
 
-# The failures of the calls that go to Stripe.
-REFUSED = "`billing_invalid_request`: Stripe refused the request"
-STRIPE_DOWN = (
-    "`billing_not_configured`: the server has no billing; `billing_unavailable`: Stripe cannot "
-    "be reached (try again after `Retry-After` seconds)"
-)
-NO_SUBSCRIPTION = "`no_subscription`: the account has no paid subscription"
-ALREADY_SUBSCRIBED = "`already_subscribed`"
+# The failures of every call that goes to Stripe.
+STRIPE_CALL = (BillingRequestError, BillingNotConfiguredError, BillingUnavailableError)
+# ...and those on a subscription.
+ON_SUBSCRIPTION = (NotAuthenticatedError, NoSubscriptionError, *STRIPE_CALL)
 
 
 class InvalidSignatureError(AppError):
     code = "invalid_signature"
+    doc = "not an event signed with the webhook secret"
 
 
 class SubscribeIn(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
@@ -65,7 +77,7 @@ class Received(msgspec.Struct, frozen=True):
 @get(
     "/billing",
     summary="Plan, subscription state and what the page needs to pay",
-    responses=failures(401),
+    responses=failures(NotAuthenticatedError),
 )
 async def billing(
     db_session: Provided[AsyncSession], account: Provided[Account], settings: Provided[Settings]
@@ -78,7 +90,11 @@ async def billing(
     status_code=HTTP_200_OK,
     summary="Start saving a card",
     responses=failures(
-        401, 403, 429, codes={400: REFUSED, 409: ALREADY_SUBSCRIBED, 503: STRIPE_DOWN}
+        NotAuthenticatedError,
+        CsrfFailedError,
+        RateLimitedError,
+        AlreadySubscribedError,
+        *STRIPE_CALL,
     ),
 )
 async def setup_intent(
@@ -98,14 +114,11 @@ async def setup_intent(
     summary="Subscribe with a saved card",
     responses=failures(
         *JSON_BODY,
-        401,
-        429,
-        codes={
-            400: REFUSED,
-            402: "`card_declined`",
-            409: ALREADY_SUBSCRIBED,
-            503: STRIPE_DOWN,
-        },
+        NotAuthenticatedError,
+        RateLimitedError,
+        CardDeclinedError,
+        AlreadySubscribedError,
+        *STRIPE_CALL,
     ),
 )
 async def subscribe(
@@ -124,7 +137,7 @@ async def subscribe(
     "/billing/refresh",
     status_code=HTTP_200_OK,
     summary="Fetch the subscription from Stripe again",
-    responses=failures(401, 403, codes={400: REFUSED, 404: NO_SUBSCRIPTION, 503: STRIPE_DOWN}),
+    responses=failures(CsrfFailedError, *ON_SUBSCRIPTION),
 )
 async def refresh(
     db_session: Provided[AsyncSession],
@@ -139,11 +152,7 @@ async def refresh(
     "/billing/cancel",
     status_code=HTTP_200_OK,
     summary="Cancel (at the period's end, or now)",
-    responses=failures(
-        *JSON_BODY,
-        401,
-        codes={400: REFUSED, 404: NO_SUBSCRIPTION, 503: STRIPE_DOWN},
-    ),
+    responses=failures(*JSON_BODY, *ON_SUBSCRIPTION),
 )
 async def cancel(
     data: JSONBody[CancelIn],
@@ -159,7 +168,7 @@ async def cancel(
     "/billing/resume",
     status_code=HTTP_200_OK,
     summary="Undo a cancellation at period end",
-    responses=failures(401, 403, codes={400: REFUSED, 404: NO_SUBSCRIPTION, 503: STRIPE_DOWN}),
+    responses=failures(CsrfFailedError, *ON_SUBSCRIPTION),
 )
 async def resume(
     db_session: Provided[AsyncSession],
@@ -173,7 +182,7 @@ async def resume(
 @get(
     "/billing/payments",
     summary="The last 12 payments (seed Query 4)",
-    responses=failures(401),
+    responses=failures(NotAuthenticatedError),
 )
 async def payments(
     db_session: Provided[AsyncSession], account: Provided[Account]
@@ -186,15 +195,7 @@ async def payments(
     status_code=HTTP_200_OK,
     request_max_body_size=MAX_WEBHOOK_BYTES,
     summary="Stripe's events (signed; exempt from CSRF)",
-    responses=failures(
-        413,
-        codes={
-            400: "`invalid_signature`: not an event signed with the webhook secret; "
-            + REFUSED
-            + " (the event names an object Stripe does not know)",
-            503: STRIPE_DOWN,
-        },
-    ),
+    responses=failures(RequestTooLargeError, InvalidSignatureError, *STRIPE_CALL),
 )
 async def webhook(
     request: Request[Any, Any, Any],

@@ -46,16 +46,19 @@ FINAL_STATUSES = (Status.CANCELED,)
 class AlreadySubscribedError(AppError):
     status_code = 409
     code = "already_subscribed"
+    doc = "the account has a subscription already"
 
 
 class NoSubscriptionError(AppError):
     status_code = 404
     code = "no_subscription"
+    doc = "the account has no paid subscription"
 
 
 class BillingNotConfiguredError(AppError):
     status_code = 503
     code = "billing_not_configured"
+    doc = "the server has no billing"
 
 
 class Plan(msgspec.Struct, frozen=True):

@@ -15,10 +15,14 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.accounts.auth import PREMIUM_REQUIRED, Account, requires_premium
+from backend.accounts.auth import Account, requires_premium
 from backend.live.hub import Hub, HubClosedError, Stream, TooManyStreamsError, now_ms
 from backend.web.deps import Provided
-from backend.web.errors import ServiceUnavailableError
+from backend.web.errors import (
+    NotAuthenticatedError,
+    PremiumRequiredError,
+    ServiceUnavailableError,
+)
 from backend.web.metrics import Metrics
 from backend.web.openapi import failures
 
@@ -30,10 +34,12 @@ VERSION = text("SELECT version FROM sync_user WHERE user_id = :user_id")
 
 class TooManyStreamsOpenError(ServiceUnavailableError):
     code = "too_many_streams"
+    doc = "this server holds as many streams as it may; try again after `Retry-After`"
 
 
 class ServerStoppingError(ServiceUnavailableError):
     code = "server_stopping"
+    doc = "the server is stopping; reconnect after `Retry-After`"
 
 
 def poke_event(version: int, at_ms: int) -> bytes:
@@ -104,12 +110,7 @@ class EventStream:
     media_type="text/event-stream",
     guards=[requires_premium],
     responses=failures(
-        401,
-        codes={
-            403: PREMIUM_REQUIRED,
-            503: "`too_many_streams`: this server holds as many streams as it may; "
-            "`server_stopping`; try again after `Retry-After`",
-        },
+        NotAuthenticatedError, PremiumRequiredError, TooManyStreamsOpenError, ServerStoppingError
     ),
 )
 async def events(

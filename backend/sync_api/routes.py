@@ -14,13 +14,15 @@ from litestar.status_codes import HTTP_200_OK
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from backend.accounts.auth import PREMIUM_REQUIRED, Account, requires_premium, requires_user
+from backend.accounts.auth import Account, requires_premium, requires_user
 from backend.live.hub import now_ms
 from backend.ratelimit import RateLimitedError
 from backend.web.deps import Provided
 from backend.web.errors import (
     AppError,
+    BadRequestError,
     InvalidFieldError,
+    NotAuthenticatedError,
     PremiumRequiredError,
     ServiceUnavailableError,
 )
@@ -49,12 +51,6 @@ from sync.protocol import (
     parse_ops,
 )
 
-DEVICE_USER_MISMATCH = "`device_user_mismatch`: the device id belongs to another account"
-ACCOUNT_MISMATCH = (
-    "`account_mismatch`: `account_id` is not the signed-in account (stop; send only when "
-    "that account signs in again)"
-)
-PARTITION_BUSY = "`history_busy`: the history table stayed locked; try again after `Retry-After`"
 LOCK_NOT_AVAILABLE = "55P03"
 # A person's devices push after each calculation (and a queue in batches of 500): far below
 # this; a script hammering the endpoint is not. Counted in the push's own account lock.
@@ -64,25 +60,43 @@ PUSHES_PER_MINUTE = 300
 class BatchTooLargeError(AppError):
     status_code = 413
     code = "batch_too_large"
+    doc = f"over {MAX_OPS} ops (send half)"
 
 
 class DeviceUserMismatchError(AppError):
     status_code = 409
     code = "device_user_mismatch"
+    doc = "the device id belongs to another account"
 
 
 class CursorExpiredError(AppError):
     status_code = 409
     code = "cursor_expired"
+    doc = "pull again from `cursor: null`"
 
 
 class AccountMismatchError(AppError):
     status_code = 409
     code = "account_mismatch"
+    doc = (
+        "`account_id` is not the signed-in account (stop; send only when that account signs "
+        "in again)"
+    )
 
 
 class HistoryBusyError(ServiceUnavailableError):
     code = "history_busy"
+    doc = "the history table stayed locked; try again after `Retry-After`"
+
+
+# The failures of both sync calls: who may sync, and from which device.
+SYNC_CALL = (
+    *JSON_BODY,
+    NotAuthenticatedError,
+    PremiumRequiredError,
+    DeviceUserMismatchError,
+    AccountMismatchError,
+)
 
 
 def sync_member(account: Account, account_id: uuid.UUID | None) -> Account:
@@ -168,17 +182,7 @@ class SyncParts:
     status_code=HTTP_200_OK,
     request_max_body_size=MAX_BYTES,
     summary="Send a batch of the device's queued operations",
-    responses=failures(
-        *JSON_BODY,
-        401,
-        codes={
-            403: PREMIUM_REQUIRED,
-            409: f"{DEVICE_USER_MISMATCH}; {ACCOUNT_MISMATCH}",
-            413: f"`batch_too_large`: over {MAX_OPS} ops (send half)",
-            429: f"`rate_limited`: over {PUSHES_PER_MINUTE} pushes a minute for the account",
-            503: PARTITION_BUSY,
-        },
-    ),
+    responses=failures(*SYNC_CALL, BatchTooLargeError, RateLimitedError, HistoryBusyError),
 )
 async def push(
     data: JSONBody[PushEnvelope],
@@ -221,15 +225,7 @@ async def push(
     "/sync/pull",
     status_code=HTTP_200_OK,
     summary="Fetch what changed since a cursor",
-    responses=failures(
-        *JSON_BODY,
-        401,
-        codes={
-            403: PREMIUM_REQUIRED,
-            409: f"`cursor_expired`: pull again from `cursor: null`; {DEVICE_USER_MISMATCH}; "
-            f"{ACCOUNT_MISMATCH}",
-        },
-    ),
+    responses=failures(*SYNC_CALL, CursorExpiredError),
 )
 async def pull(
     data: JSONBody[PullRequest],
@@ -252,7 +248,7 @@ async def pull(
     "/history",
     summary="The history, newest first, optionally filtered by expression",
     responses=failures(
-        401, 422, codes={400: "`bad_request`: a malformed request", 403: PREMIUM_REQUIRED}
+        BadRequestError, InvalidFieldError, NotAuthenticatedError, PremiumRequiredError
     ),
 )
 async def history(

@@ -3,7 +3,9 @@
 Body: ``{"detail": "<human sentence>", "code": "<stable_snake_case>"}``, plus ``errors`` (a
 list of field problems) for validation failures. Services raise `AppError` subclasses;
 `EXCEPTION_HANDLERS` turns them, Litestar's own HTTP exceptions and anything unexpected into
-that shape.
+that shape. Each class also says when it happens (`doc`), which is what the OpenAPI document
+lists for the routes that answer with it (`backend.web.openapi.failures`); the classes of
+failures Litestar itself answers (bad JSON, CSRF, size) exist for that documentation.
 """
 
 from __future__ import annotations
@@ -28,6 +30,10 @@ class AppError(Exception):
 
     status_code: ClassVar[int] = 400
     code: ClassVar[str] = "bad_request"
+    doc: ClassVar[str] = (
+        "the request cannot be read: the body is not JSON, or a parameter is malformed"
+    )
+    """When it happens, in a few words, for the API's documentation."""
 
     def __init__(self, detail: str, *, headers: dict[str, str] | None = None) -> None:
         super().__init__(detail)
@@ -38,11 +44,28 @@ class AppError(Exception):
         return error_body(self.detail, self.code)
 
 
+class BadRequestError(AppError):
+    pass
+
+
+class CsrfFailedError(AppError):
+    status_code = 403
+    code = "csrf_failed"
+    doc = "the `x-csrftoken` header is missing or differs from the `csrftoken` cookie"
+
+
+class RequestTooLargeError(AppError):
+    status_code = 413
+    code = "request_too_large"
+    doc = "the body is over the size limit"
+
+
 class InvalidFieldError(AppError):
     """A field that passed the schema but breaks a rule of its own (say, password strength)."""
 
     status_code = 422
     code = "validation_error"
+    doc = "the body or a parameter is not what the operation takes (`errors` names the fields)"
 
     def __init__(self, field: str, message: str) -> None:
         super().__init__(message)
@@ -56,51 +79,55 @@ class InvalidFieldError(AppError):
 class NotAuthenticatedError(AppError):
     status_code = 401
     code = "not_authenticated"
+    doc = "sign in first"
 
 
 class PremiumRequiredError(AppError):
     status_code = 403
     code = "premium_required"
+    doc = "the account is not premium"
 
 
 class NotFoundError(AppError):
     status_code = 404
     code = "not_found"
-
-
-class ConflictError(AppError):
-    status_code = 409
-    code = "conflict"
+    doc = "there is no such thing"
 
 
 class ServiceUnavailableError(AppError):
     status_code = 503
     code = "service_unavailable"
+    doc = "the server cannot answer now; try again after `Retry-After` seconds"
 
 
 class DatabaseUnavailableError(ServiceUnavailableError):
     code = "database_unavailable"
+    doc = "the database is out of reach; try again after `Retry-After` seconds"
 
 
 # Stable codes for Litestar's own HTTP exceptions, by status.
 _HTTP_CODES = {
-    400: "bad_request",
-    401: "not_authenticated",
+    error.status_code: error.code
+    for error in (
+        BadRequestError,
+        NotAuthenticatedError,
+        NotFoundError,
+        RequestTooLargeError,
+        InvalidFieldError,
+        ServiceUnavailableError,
+    )
+} | {
     403: "forbidden",
-    404: "not_found",
     405: "method_not_allowed",
     409: "conflict",
-    413: "request_too_large",
     415: "unsupported_media_type",
-    422: "validation_error",
     429: "rate_limited",
     500: "internal_error",
-    503: "service_unavailable",
 }
 
 
 # Litestar's own failures that clients must tell apart from others of the same status.
-_DETAIL_CODES = {"CSRF token verification failed": "csrf_failed"}
+_DETAIL_CODES = {"CSRF token verification failed": CsrfFailedError.code}
 
 
 def error_body(detail: str, code: str, **extra: Any) -> dict[str, Any]:
@@ -167,7 +194,7 @@ def _json_too_deep(exc: Exception) -> bool:
 
 def _unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     if _json_too_deep(exc):
-        return _json(400, error_body("The JSON nests too deeply", "bad_request"), None)
+        return _app_error(request, BadRequestError("The JSON nests too deeply"))
     if database_unreachable(exc):
         logger.warning("database unreachable on %s %s: %s", request.method, request.url.path, exc)
         unavailable = DatabaseUnavailableError(

@@ -105,6 +105,7 @@ async def health(engine: Provided[AsyncEngine], probe: Provided[DatabaseProbe]) 
 
 class MigrationsPendingError(ServiceUnavailableError):
     code = "migrations_pending"
+    doc = "the schema is not at the code's head"
 
 
 class Ready(msgspec.Struct, frozen=True):
@@ -135,7 +136,7 @@ async def schema_revisions(engine: AsyncEngine) -> set[str]:
         "`database_unavailable` or `migrations_pending` otherwise."
     ),
     tags=["operations"],
-    responses=failures(codes={503: "`migrations_pending`: the schema is not at the code's head"}),
+    responses=failures(MigrationsPendingError),
     cache_control=None,
 )
 async def ready(engine: Provided[AsyncEngine], migration_head: Provided[str]) -> Ready:

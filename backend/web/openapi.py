@@ -1,16 +1,24 @@
 """What the OpenAPI document (`/api/schema/openapi.json`) says about failures.
 
 Every 4xx/5xx answer is `{"detail", "code"}` (`backend.web.errors`); a 422 adds `errors`, the
-fields at fault. Each route lists the failures it can answer with `responses=failures(...)`,
-so that the document is true: `tests/fuzz` checks every answer of every operation against it.
+fields at fault. Each route lists the error classes it can answer with
+`responses=failures(...)`, which documents their codes and `doc`s by status, so that the
+document is true: `tests/fuzz` checks every answer of every operation against it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import msgspec
 from litestar.openapi.datastructures import ResponseSpec
+
+from backend.web.errors import (
+    AppError,
+    BadRequestError,
+    CsrfFailedError,
+    DatabaseUnavailableError,
+    InvalidFieldError,
+    RequestTooLargeError,
+)
 
 
 class ErrorBody(msgspec.Struct, frozen=True):
@@ -39,35 +47,27 @@ class ValidationErrorBody(msgspec.Struct, frozen=True):
     errors: list[FieldProblem]
 
 
-# What each status means wherever a route answers it (`failures(status)`).
-DESCRIPTIONS: dict[int, str] = {
-    400: "`bad_request`: the body is not valid JSON",
-    401: "`not_authenticated`: sign in first",
-    403: "`csrf_failed`: the `x-csrftoken` header is missing or differs from the `csrftoken` "
-    "cookie",
-    413: "`request_too_large`: the body is over the size limit",
-    422: "`validation_error`: the body or a parameter is not what the operation takes "
-    "(`errors` names the fields)",
-    429: "`rate_limited`: too many attempts; `Retry-After` says in how many seconds to try again",
-    503: "`database_unavailable`: the database is out of reach; try again after `Retry-After` "
-    "seconds",
-}
-
 # The failures of every route that takes a JSON body with an unsafe method (POST, PATCH,
 # DELETE): not JSON, CSRF refused, too large, not the right shape.
-JSON_BODY = (400, 403, 413, 422)
+JSON_BODY: tuple[type[AppError], ...] = (
+    BadRequestError,
+    CsrfFailedError,
+    RequestTooLargeError,
+    InvalidFieldError,
+)
 
 
-def failures(*statuses: int, codes: Mapping[int, str] | None = None) -> dict[int, ResponseSpec]:
-    """The `responses=` of a route: `statuses` as `DESCRIPTIONS` has them, and `codes`, the
-    route's own codes by status (added to the general meaning when both apply). 503
-    `database_unavailable` is always there: every route depends on the database.
+def failures(*errors: type[AppError]) -> dict[int, ResponseSpec]:
+    """The `responses=` of a route that can fail with `errors`: by status, each error's code
+    and when it happens, from the error classes themselves. 503 `database_unavailable` is
+    always there: every route depends on the database.
     """
-    described: dict[int, list[str]] = {503: [DESCRIPTIONS[503]]}
-    for status in statuses:
-        described.setdefault(status, [DESCRIPTIONS[status]])
-    for status, text in (codes or {}).items():
-        described.setdefault(status, []).append(text)
+    described: dict[int, list[str]] = {}
+    documented: tuple[type[AppError], ...] = (*errors, DatabaseUnavailableError)
+    for error in documented:
+        line = f"`{error.code}`: {error.doc}"
+        if line not in described.setdefault(error.status_code, []):
+            described[error.status_code].append(line)
     return {
         status: ResponseSpec(
             data_container=ValidationErrorBody if status == 422 else ErrorBody,

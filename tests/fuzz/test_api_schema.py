@@ -18,7 +18,8 @@ and invalid data (its coverage phase, then random fuzzing) and checks each answe
   too (`missing_required_header`);
 - a method the path does not have is a 405 with `Allow`, and OPTIONS lists exactly the
   documented methods (`unsupported_method`, `allow_header_conformance`);
-- every 4xx is JSON `{"detail": str, "code": str}` (`error_shape`, below).
+- every 4xx is JSON `{"detail": str, "code": str}` (`error_shape`, below), and its `code` is
+  one the operation documents for that status (`documented_code`).
 
 Left out: `positive_data_acceptance`, since data valid by the schema is often refused on its
 merits, as documented (a well-formed but unknown token is `400 invalid_token`, a wrong
@@ -95,6 +96,22 @@ def error_shape(ctx: Any, response: schemathesis.Response, case: schemathesis.Ca
     assert isinstance(body.get("code"), str) and body["code"], f"no string 'code' in {body!r}"
 
 
+def documented_code(
+    ctx: Any, response: schemathesis.Response, case: schemathesis.Case[Any]
+) -> None:
+    """A failure's `code` is one the document names for that status of the operation (the
+    descriptions come from the error classes: `backend.web.openapi.failures`)."""
+    operation = DOCUMENT["paths"][case.operation.path][case.operation.method.lower()]
+    described = operation["responses"].get(str(response.status_code))
+    if response.status_code < 400 or described is None:  # status_code_conformance's part
+        return
+    code = response.json()["code"]
+    assert f"`{code}`" in described["description"], (
+        f"{case.operation.label} answered {response.status_code} `{code}`, which its "
+        f"documentation does not name: {described['description']}"
+    )
+
+
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
@@ -106,6 +123,7 @@ CHECKS = [
     unsupported_method,
     allow_header_conformance,
     error_shape,
+    documented_code,
 ]
 
 

@@ -7,12 +7,17 @@ from litestar import Litestar, get, post
 from litestar.params import JSONBody, Parameter
 from litestar.testing import TestClient
 
-from backend.web.errors import EXCEPTION_HANDLERS, ConflictError, DatabaseUnavailableError
+from backend.web.errors import EXCEPTION_HANDLERS, AppError, DatabaseUnavailableError
+
+
+class EmailTakenError(AppError):
+    status_code = 409
+    code = "email_taken"
 
 
 @get("/conflict")
 async def conflict() -> None:
-    raise ConflictError("That email is taken")
+    raise EmailTakenError("That email is taken")
 
 
 @get("/unavailable")
@@ -46,7 +51,7 @@ def client() -> TestClient[Litestar]:
 def test_domain_error_keeps_its_status_and_code(client: TestClient[Litestar]) -> None:
     response = client.get("/conflict")
     assert response.status_code == 409
-    assert response.json() == {"detail": "That email is taken", "code": "conflict"}
+    assert response.json() == {"detail": "That email is taken", "code": "email_taken"}
 
 
 def test_service_unavailable_carries_retry_after(client: TestClient[Litestar]) -> None:
