@@ -24,6 +24,7 @@ from backend.live import routes as live
 from backend.live.hub import Hub
 from backend.live.listener import live_lifespan
 from backend.mail import mailer_from_settings
+from backend.privacy import routes as privacy
 from backend.settings import Settings
 from backend.sync_api import routes as premium_history
 from backend.sync_api.upkeep import partition_upkeep_lifespan
@@ -70,6 +71,7 @@ def create_app(settings: Settings) -> Litestar:
             health.health,
             health.ready,
             accounts.router(),
+            privacy.router(),
             premium_history.router(),
             live.events,
             billing.router(),

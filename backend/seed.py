@@ -11,7 +11,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.passwords import hash_now
-from backend.billing.models import SubscriptionStatus
+from backend.entitlements.models import SubscriptionStatus
 from backend.models import Subscription, User
 from sync.tables import calculation_history
 

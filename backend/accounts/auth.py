@@ -22,8 +22,8 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.accounts.sessions import IDLE, TOUCH_EVERY, cookie_name
-from backend.billing.models import SubscriptionStatus as Status
-from backend.billing.premium import PAST_DUE_GRACE, RENEWAL_SLACK
+from backend.entitlements.models import SubscriptionStatus as Status
+from backend.entitlements.premium import PAST_DUE_GRACE, RENEWAL_SLACK
 from backend.settings import Settings
 from backend.web.errors import NotAuthenticatedError, PremiumRequiredError
 from sync.driver import driver
@@ -49,7 +49,7 @@ def _interval(seconds: float) -> str:
     return f"interval '{int(seconds)} seconds'"
 
 
-# One round trip. The premium rule is backend/billing/premium.py's `premium_condition` in SQL.
+# One round trip. The premium rule is backend/entitlements/premium.py's `premium_condition` in SQL.
 ACCOUNT_FOR_TOKEN = f"""
 SELECT u.id, u.email, u.display_name, u.email_verified, u.created_at,
        u.password_change_required,

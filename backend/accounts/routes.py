@@ -6,22 +6,20 @@ OpenAPI failure lists and the rate limits they count; the logic is in `service`.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 from litestar import HttpMethod, Request, Response, Router, delete, get, patch, post, route
 from litestar.background_tasks import BackgroundTask
 from litestar.di import Provide
-from litestar.enums import MediaType
 from litestar.params import FromPath, JSONBody
-from litestar.response import Stream
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from backend import ratelimit
 from backend.accounts import agents, service, sessions
 from backend.accounts.auth import Account, requires_user
+from backend.accounts.password_checks import PASSWORD_CHECKED, failures_counted
 from backend.accounts.passwords import PasswordHasher
 from backend.accounts.schemas import (
     EmailConfirmed,
@@ -30,7 +28,6 @@ from backend.accounts.schemas import (
     Me,
     Message,
     PasswordChangeIn,
-    PasswordIn,
     ProfileIn,
     ResetPasswordIn,
     SessionOut,
@@ -40,7 +37,6 @@ from backend.accounts.schemas import (
     TokenIn,
 )
 from backend.accounts.tokens import InvalidTokenError
-from backend.billing.gateway import BillingUnavailableError, StripeGateway
 from backend.mail import Mailer, MailOutbox, deliver
 from backend.ratelimit import Limit, RateLimitedError
 from backend.settings import Settings
@@ -48,8 +44,6 @@ from backend.web.clients import client_address
 from backend.web.deps import Provided
 from backend.web.errors import AppError, CsrfFailedError, NotAuthenticatedError, NotFoundError
 from backend.web.openapi import JSON_BODY, failures, no_content
-
-T = TypeVar("T")
 
 # Sign-in counts every attempt per address, and failures per account: per account and client
 # (10), and for the account from anywhere (20), which refuses only clients that failed
@@ -65,7 +59,6 @@ RESEND_PER_ACCOUNT = Limit("resend-verification:account", 5, timedelta(hours=1))
 # Wrong current passwords of a signed-in session (a stolen session guessing the password).
 EMAIL_CHANGE_FAILURES = Limit("email-change-failures:account", 5, timedelta(minutes=15))
 PASSWORD_CHANGE_FAILURES = Limit("password-change-failures:account", 5, timedelta(minutes=15))
-DELETE_FAILURES = Limit("delete-failures:account", 5, timedelta(minutes=15))
 
 SIGNUP_ANSWER = "Check your inbox: we sent a message to confirm the address."
 FORGOT_ANSWER = "If an account uses this address, we sent it a link to choose a new password."
@@ -77,27 +70,6 @@ class CurrentSessionError(AppError):
     status_code = 409
     code = "current_session"
     doc = "this device's own session (sign out instead)"
-
-
-# The failures of the changes that ask for the current password (and count wrong ones).
-PASSWORD_CHECKED = (
-    *JSON_BODY,
-    NotAuthenticatedError,
-    RateLimitedError,
-    service.WrongPasswordError,
-)
-
-
-async def failures_counted(
-    engine: AsyncEngine, limit: Limit, key: str, action: Callable[[], Awaitable[T]]
-) -> T:
-    """`action`, refused once `key` has spent `limit` on wrong passwords; a wrong one counts."""
-    await ratelimit.refuse_if_spent(engine, limit, key)
-    try:
-        return await action()
-    except service.WrongPasswordError:
-        await ratelimit.count(engine, limit, key)
-        raise
 
 
 def with_mail(content: Any, status_code: int, outbox: MailOutbox, mailer: Mailer) -> Response[Any]:
@@ -364,26 +336,6 @@ async def change_password(
 
 
 @get(
-    "/me/export",
-    summary="Download everything we hold about you (JSON)",
-    media_type=MediaType.JSON,
-    responses=failures(NotAuthenticatedError),
-)
-async def export(
-    db_session: Provided[AsyncSession], engine: Provided[AsyncEngine], account: Provided[Account]
-) -> Stream:
-    """Streamed: the memory it takes does not grow with the history."""
-    user = await service.user_of(db_session, account)
-    head = await service.export_head(db_session, user)
-    disposition = 'attachment; filename="calcapp-export.json"'
-    return Stream(
-        service.export_chunks(engine, head, user.id),
-        media_type=MediaType.JSON,
-        headers={"Content-Disposition": disposition},
-    )
-
-
-@get(
     "/me/sessions",
     summary="The account's signed-in devices",
     responses=failures(NotAuthenticatedError),
@@ -436,43 +388,10 @@ async def end_other_sessions(
     await sessions.end_all(db_session, account.id, keep=keep)
 
 
-@delete(
-    "/me",
-    status_code=HTTP_204_NO_CONTENT,
-    summary="Delete the account",
-    # Stripe must stop the subscription first.
-    responses=failures(*PASSWORD_CHECKED, BillingUnavailableError)
-    | no_content("Deleted: every session ended, the cookie cleared"),
-)
-async def delete_me(
-    data: JSONBody[PasswordIn],
-    db_session: Provided[AsyncSession],
-    engine: Provided[AsyncEngine],
-    account: Provided[Account],
-    hasher: Provided[PasswordHasher],
-    settings: Provided[Settings],
-    gateway: Provided[StripeGateway | None],
-) -> Response[None]:
-    user = await service.user_of(db_session, account)
-    await failures_counted(
-        engine,
-        DELETE_FAILURES,
-        str(user.id),
-        lambda: service.check_password(user, data.password, hasher, what="The password"),
-    )
-    await service.delete_account(db_session, user, gateway)
-    return Response(
-        None,
-        status_code=HTTP_204_NO_CONTENT,
-        cookies=[sessions.expired_cookie(secure=settings.is_production)],
-    )
-
-
 # Litestar answers OPTIONS with the methods of the first handler registered on a path only
-# (`Allow: GET, OPTIONS` for /me), so /me answers it itself, from its handlers.
-ME_ALLOW = ", ".join(
-    sorted({*me.http_methods, *update_me.http_methods, *delete_me.http_methods, "OPTIONS"})
-)
+# (`Allow: GET, OPTIONS` for /me), so /me answers it itself: its GET and PATCH here, its
+# DELETE in `backend.privacy` (tests/fuzz/test_hostile_input.py holds this to the document).
+ME_ALLOW = "DELETE, GET, OPTIONS, PATCH"
 
 
 @route(
@@ -491,11 +410,9 @@ def router() -> Router:
             me,
             update_me,
             change_password,
-            export,
             list_sessions,
             end_session,
             end_other_sessions,
-            delete_me,
         ],
     )
     return Router(

@@ -22,7 +22,6 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.accounts.models import Person, User
-from backend.billing import premium
 from backend.billing.gateway import (
     CURRENCY,
     PRICE_CENTS,
@@ -31,9 +30,11 @@ from backend.billing.gateway import (
     StripeGateway,
     SubscriptionSnapshot,
 )
-from backend.billing.models import PaymentHistory, StripeCustomer, StripeEvent, Subscription
-from backend.billing.models import SubscriptionSource as Source
-from backend.billing.models import SubscriptionStatus as Status
+from backend.billing.models import PaymentHistory, StripeCustomer, StripeEvent
+from backend.entitlements import premium
+from backend.entitlements.models import Subscription
+from backend.entitlements.models import SubscriptionSource as Source
+from backend.entitlements.models import SubscriptionStatus as Status
 from backend.settings import Settings
 from backend.web.errors import AppError
 

@@ -10,8 +10,6 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from backend.accounts import service as accounts
-from backend.billing import premium
 from backend.billing import service as billing_service
 from backend.billing.gateway import StripeGateway
 from backend.cli.common import (
@@ -22,7 +20,9 @@ from backend.cli.common import (
     in_transaction,
     with_engine,
 )
+from backend.entitlements import premium
 from backend.ops import retention
+from backend.privacy import service as privacy
 from backend.settings import Settings
 
 
@@ -89,8 +89,8 @@ def cmd_users_export(settings: Settings, args: argparse.Namespace) -> None:
     async def work(engine: AsyncEngine) -> None:
         async with AsyncSession(engine, expire_on_commit=False) as db:
             user = await account(db, args.email)
-            head = await accounts.export_head(db, user)
-        async for chunk in accounts.export_chunks(engine, head, user.id):
+            head = await privacy.export_head(db, user)
+        async for chunk in privacy.export_chunks(engine, head, user.id):
             out.write(chunk)
         out.write(b"\n")
 
@@ -112,7 +112,7 @@ def cmd_users_delete(settings: Settings, args: argparse.Namespace) -> None:
     async def work(db: AsyncSession) -> int | None:
         user = await account(db, args.email)
         if not args.now:
-            await accounts.delete_account(db, user, gateway)
+            await privacy.delete_account(db, user, gateway)
             return None
         await billing_service.stop_charging(db, user, gateway)
         return await retention.erase_account(await db.connection(), user.id)

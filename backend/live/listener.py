@@ -31,9 +31,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.accounts.models import User, UserSession
 from backend.accounts.sessions import IDLE
-from backend.billing.models import Subscription
-from backend.billing.premium import premium_condition
 from backend.db.server import DatabaseError, connect
+from backend.entitlements.models import Subscription
+from backend.entitlements.premium import premium_condition
 from backend.live.hub import Hub
 from backend.settings import Settings
 from sync.push import CHANNEL

@@ -1,5 +1,5 @@
 """The session lookup behind `request.user` (backend/accounts/auth.py) against the rules it
-restates in SQL: premium as backend/billing/premium.py decides it, sessions that ended."""
+restates in SQL: premium as backend/entitlements/premium.py decides it, sessions that ended."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from backend.accounts.auth import account_for
-from backend.billing import premium
 from backend.db.engine import create_engine
+from backend.entitlements import premium
 
 # The premium rule's edges: each status just inside and just outside its bound.
 CASES = [

@@ -9,8 +9,8 @@ from enum import StrEnum
 import asyncpg
 import pytest
 
-from backend.billing.models import SubscriptionSource, SubscriptionStatus
 from backend.db.server import connect
+from backend.entitlements.models import SubscriptionSource, SubscriptionStatus
 
 pytestmark = pytest.mark.db
 

@@ -14,8 +14,8 @@ from decimal import Decimal
 from sqlalchemy import ColumnElement, and_, bindparam, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.billing.models import Subscription, SubscriptionSource
-from backend.billing.models import SubscriptionStatus as Status
+from backend.entitlements.models import Subscription, SubscriptionSource
+from backend.entitlements.models import SubscriptionStatus as Status
 
 RENEWAL_SLACK = timedelta(days=3)
 PAST_DUE_GRACE = timedelta(days=7)
