@@ -6,9 +6,9 @@ import argparse
 import asyncio
 from pathlib import Path
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from backend.cli.common import CommandError, Commands, in_transaction, on_connection, with_engine
+from backend.cli.common import CommandError, Commands, in_transaction, on_connection
 from backend.db import migrations as migrate
 from backend.db.server import check_connection, database_url
 from backend.ops import backup as db_backup
@@ -97,11 +97,11 @@ def cmd_db_restore(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def cmd_db_expire_sync_cursors(settings: Settings, args: argparse.Namespace) -> None:
-    async def work(engine: AsyncEngine) -> int:
-        async with engine.begin() as conn:
+    async def work(conn: AsyncConnection) -> int:
+        async with conn.begin():
             return await expire_cursors(conn)
 
-    count = with_engine(settings, work)
+    count = on_connection(settings, work)
     print(f"sync cursors expired for {count} account(s): their devices re-read their history")
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from backend.cli.common import Commands, with_engine
+from backend.cli.common import Commands, on_connection
 from backend.mail import mailer_from_settings
 from backend.ops import retention
 from backend.settings import Settings
@@ -29,7 +29,7 @@ def add_commands(commands: Commands) -> None:
 def cmd_retention_run(settings: Settings, args: argparse.Namespace) -> None:
     mailer = mailer_from_settings(settings)
 
-    async def work(engine: AsyncEngine) -> retention.RetentionReport:
-        return await retention.run(engine, mailer, settings.base_url, dry_run=args.dry_run)
+    async def work(conn: AsyncConnection) -> retention.RetentionReport:
+        return await retention.run(conn, mailer, settings.base_url, dry_run=args.dry_run)
 
-    print("\n".join(with_engine(settings, work).lines()))
+    print("\n".join(on_connection(settings, work).lines()))

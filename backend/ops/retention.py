@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import TextClause, text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from backend.accounts.emails import SIGNATURE
 from backend.mail import Mail, Mailer
@@ -175,9 +175,9 @@ def warning_mail(to: str, base_url: str, ended: datetime, deletion: datetime, co
 
 
 async def _warn(
-    engine: AsyncEngine, mailer: Mailer, base_url: str, report: RetentionReport
+    conn: AsyncConnection, mailer: Mailer, base_url: str, report: RetentionReport
 ) -> None:
-    async with engine.connect() as conn:
+    async with conn.begin():
         candidates = (await conn.execute(TO_WARN)).all()
     if report.dry_run:
         report.warned = len(candidates)
@@ -189,7 +189,7 @@ async def _warn(
             logger.error("history deletion warning to user %s not sent: %s", user_id, exc)
             report.warnings_failed += 1
             continue
-        async with engine.begin() as conn:
+        async with conn.begin():  # each mail sent is recorded at once
             await conn.execute(RECORD_NOTICE, {"user_id": user_id, "ended": ended})
         report.warned += 1
 
@@ -213,12 +213,14 @@ async def _delete(conn: AsyncConnection, report: RetentionReport) -> None:
 
 
 async def run(
-    engine: AsyncEngine, mailer: Mailer, base_url: str, *, dry_run: bool = False
+    conn: AsyncConnection, mailer: Mailer, base_url: str, *, dry_run: bool = False
 ) -> RetentionReport:
-    """Apply the policy (or, with `dry_run`, only count what it would do)."""
+    """Apply the policy (or, with `dry_run`, only count what it would do), on `conn` with no
+    transaction open: the warnings first (each recorded as it is sent), then the deletions
+    in one transaction."""
     report = RetentionReport(dry_run=dry_run)
-    await _warn(engine, mailer, base_url, report)
-    async with engine.begin() as conn:
+    await _warn(conn, mailer, base_url, report)
+    async with conn.begin():
         await _delete(conn, report)
     return report
 
