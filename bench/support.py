@@ -14,10 +14,9 @@ import httpx
 from sqlalchemy.engine import make_url
 
 from backend.accounts.passwords import hash_now
-from backend.db import migrations as migrate
 from backend.db.server import connect, create_database_if_missing, embedded_server
 from testkit.mailbox import smtp_server
-from testkit.support import calcapp_env, running_server
+from testkit.support import calcapp_env, migrated_database, running_server
 
 PASSWORD = "Bench-Password-1"  # noqa: S105
 # The bench servers run in production mode: __Host- cookies.
@@ -45,8 +44,7 @@ def bench_database() -> Iterator[str]:
     with tempfile.TemporaryDirectory() as folder, embedded_server(Path(folder) / "pg") as server:
         asyncio.run(create_database_if_missing(server, "bench"))
         url = make_url(server).set(database="bench").render_as_string(False)
-        migrate.upgrade(url)
-        yield url
+        yield migrated_database(url)
 
 
 @contextmanager

@@ -27,7 +27,6 @@ import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
-from backend.db import migrations as migrate
 from backend.db.server import connect, embedded_server
 from backend.settings import normalize_database_url
 from testkit.api import Api
@@ -36,7 +35,7 @@ from testkit.stripe_support import register_webhook, stripe_emulator, stripe_env
 from testkit.support import (
     calcapp_env,
     free_port,
-    in_thread,
+    migrated_database,
     rolled_back,
     run_async,
     running_server,
@@ -82,9 +81,7 @@ def make_database(pg_server_url: str) -> Iterator[Callable[[], str]]:
 @pytest.fixture(scope="session")
 def database_url(make_database: Callable[[], str]) -> str:
     """A database migrated to head, shared by the session (tests roll back what they write)."""
-    url = make_database()
-    in_thread(migrate.upgrade, url)
-    return url
+    return migrated_database(make_database)
 
 
 @pytest.fixture

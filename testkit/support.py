@@ -166,10 +166,12 @@ def stop(process: subprocess.Popen[bytes]) -> None:
         process.wait()
 
 
-def migrated_database(make_database: Callable[[], str]) -> str:
-    """A new database migrated to head (for tests that act on every row of their database)."""
-    url = make_database()
-    in_thread(migrate.upgrade, url)
+def migrated_database(database: str | Callable[[], str], revision: str | None = None) -> str:
+    """A database migrated to `revision` (head by default), the one way the suites build one:
+    `database` is its URL, or the `make_database` fixture to make a new one (for tests that
+    act on every row of their database)."""
+    url = database if isinstance(database, str) else database()
+    in_thread(migrate.upgrade, url, revision or "head")
     return url
 
 

@@ -26,7 +26,6 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from backend.app import create_app
-from backend.db import migrations as migrate
 from backend.db.server import connect, create_database_if_missing
 from backend.settings import Settings
 from testkit.api import Api
@@ -34,7 +33,6 @@ from testkit.stripe_support import GOOD_CARD, Emulator, payment_method, with_str
 from testkit.support import (
     calcapp_env,
     free_port,
-    in_thread,
     migrated_database,
     run_async,
     running_server,
@@ -143,9 +141,7 @@ def own_postgres() -> Iterator[tuple[Any, str]]:
         try:
             base = server.get_uri().replace("postgresql://", "postgresql+asyncpg://", 1)
             run_async(create_database_if_missing(base, "calcapp"))
-            url = base.replace("/postgres?", "/calcapp?", 1)
-            in_thread(migrate.upgrade, url)
-            yield server, url
+            yield server, migrated_database(base.replace("/postgres?", "/calcapp?", 1))
         finally:
             server.cleanup()
 

@@ -13,7 +13,7 @@ from backend.db import migrations as migrate
 from backend.db.server import connect
 from backend.models import Base
 from sync.tables import metadata as sync_metadata
-from testkit.support import in_thread, run_async
+from testkit.support import in_thread, migrated_database, run_async
 
 pytestmark = pytest.mark.db
 
@@ -94,8 +94,7 @@ def test_models_match_the_migrated_schema(database_url: str) -> None:
 def test_complimentary_subscriptions_get_their_source(make_database: Callable[[], str]) -> None:
     """0010: the rows the `comp_` stand-in ids marked become `complimentary`, the others
     `stripe`."""
-    url = make_database()
-    in_thread(migrate.upgrade, url, "0009_push_path")
+    url = migrated_database(make_database, "0009_push_path")
 
     async def fill() -> None:
         conn = await connect(url)

@@ -24,7 +24,7 @@ from backend.settings import Settings, SettingsError
 from testkit.api import Api
 from testkit.mailbox import Mailbox
 from testkit.stripe_support import PUBLISHABLE_KEY, SECRET_KEY, WEBHOOK_SECRET, signed_event
-from testkit.support import calcapp_env, free_port, in_thread, running_server
+from testkit.support import calcapp_env, free_port, in_thread, migrated_database, running_server
 from testkit.sync_client import Device, set_premium, statuses
 
 pytestmark = [pytest.mark.db, pytest.mark.usefixtures("fresh_limits")]
@@ -244,9 +244,7 @@ async def test_ready_on_a_database_at_the_head_revision(settings: Settings) -> N
 async def test_not_ready_until_the_migrations_are_applied(
     settings: Settings, make_database: Callable[[], str], revision: str | None
 ) -> None:
-    url = make_database()
-    if revision is not None:
-        in_thread(migrate.upgrade, url, revision)
+    url = migrated_database(make_database, revision) if revision else make_database()
     async with app_client(dataclasses.replace(settings, database_url=url)) as client:
         response = await client.get("/api/v1/ready")
         assert response.status_code == 503

@@ -27,7 +27,6 @@ from testkit.support import (
     CALCAPP,
     assert_one_line_error,
     calcapp_env,
-    in_thread,
     migrated_database,
     run_async,
     run_calcapp,
@@ -318,8 +317,7 @@ def archived(
     make_database: Callable[[], str], tmp_path_factory: pytest.TempPathFactory
 ) -> Archived:
     """A database whose old months were archived; the tests below only fail to restore them."""
-    url = make_database()
-    in_thread(migrate.upgrade, url)
+    url = migrated_database(make_database)
     insert(url, {OLD: 4, OLDER_NEXT: 2})
     folder = tmp_path_factory.mktemp("archived")
     result = archive(url, folder)
