@@ -24,6 +24,10 @@ each process has reaped, so processes ending during the run still count) and, fo
 getrusage(RUSAGE_CHILDREN). Memory: the RSS (VmRSS) of each worker process idle after start-up,
 and its peak during each run (sampled every 100 ms). `HEAD /` must answer 200 on each app
 server. The stacks run one after the other, never two servers at once.
+
+Over 400 lines because it runs every throughput row end to end (servers, wrk, CPU and memory
+sampling, the 1 vs 2 worker comparison) and writes its own section of docs/benchmarks.md; the
+parts share one run's baselines.
 """
 
 from __future__ import annotations

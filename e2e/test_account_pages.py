@@ -2,6 +2,9 @@
 
 Everything goes through the live server and its real SMTP mailbox; the page is driven through
 its accessible names only.
+
+Over 400 lines: one test per journey of the account page (sixteen), which share the page's
+helpers below; splitting them by journey would repeat those helpers.
 """
 
 from __future__ import annotations

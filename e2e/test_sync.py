@@ -5,6 +5,9 @@ Each test makes its own premium account (sign-up through the API, then the opera
 `calcapp users grant-premium`), signs a browser context in through the API, and checks what
 the server holds in `calculation_history`: every calculation exactly once, whatever happened
 on the way (offline, reloads, a stopped server, premium ending for a while).
+
+Over 400 lines: one test per way a calculation travels (eleven), sharing the helpers that read
+the server's history.
 """
 
 from __future__ import annotations

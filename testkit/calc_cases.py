@@ -7,6 +7,8 @@ reference in tests/unit/test_calc_reference.py, the browser engine in e2e/test_e
 `generate_expressions`, `generate_pastes`, `generate_follow_ups` and
 `generate_scientific_calls` (functions, powers, factorials and pi in both angle units) feed
 the differential test between the two.
+
+Over 400 lines because it is data: the spec's hundreds of cases, one per line.
 """
 
 # The cases are written with the calculator's own characters (× ÷ − –) on purpose.

@@ -8,6 +8,9 @@ ROUND_HALF_EVEN)` for every + - * /, `ROUND_HALF_UP` to 15 digits for the displa
 `str(d.normalize())` for full-precision values. The scientific functions are
 `testkit/calc_sci.py` (the twin of `pwa/js/sci-math.js`). Pure functions, no I/O; results are
 plain dicts shaped exactly like the engine's JSON.
+
+Over 400 lines: a whole calculator (tokenizer, parser, evaluator, formatting) kept in one
+module like the engine it mirrors, so that the two read side by side.
 """
 
 from __future__ import annotations

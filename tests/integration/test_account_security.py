@@ -1,5 +1,8 @@
 """Accounts that cannot be taken over (docs/security.md): email changes, sessions, abuse
 limits, bounded work, exposure and passwords, over HTTP on a real PostgreSQL and SMTP server.
+
+Over 400 lines: one test per takeover path or abuse limit of docs/security.md (seventeen), each
+a story of several requests.
 """
 
 from __future__ import annotations

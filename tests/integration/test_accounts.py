@@ -1,4 +1,8 @@
-"""The account life cycle over HTTP, on a real PostgreSQL and a real SMTP server."""
+"""The account life cycle over HTTP, on a real PostgreSQL and a real SMTP server.
+
+Over 400 lines: one test per step of the account life cycle (twenty-eight), each a few
+requests.
+"""
 
 from __future__ import annotations
 

@@ -3,6 +3,9 @@
 Stripe's own servers are the one thing stubbed in this project: localstripe stands in for
 them, started by the test session on a loopback port, and the app talks to it with the
 official SDK. Events the emulator cannot produce are signed by the tests themselves.
+
+Over 400 lines: one test per subscription state change and webhook event (twenty), each driven
+through the emulator.
 """
 
 from __future__ import annotations

@@ -4,6 +4,9 @@ retention and partitions.
 
 The tests that archive, restore or remove partitions work in a database of their own, with a
 `calcapp serve` of their own on it.
+
+Over 400 lines: one test per edge of the sync promise (thirteen), several with a server and
+database of their own.
 """
 
 from __future__ import annotations
