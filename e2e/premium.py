@@ -10,8 +10,8 @@ import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from backend.db.server import connect
-from e2e.accounts import new_account
-from e2e.calculator import history_entries, type_expression
+from e2e.accounts import new_account, sign_in
+from e2e.calculator import history_entries, open_calculator, type_expression
 from testkit.support import calcapp_env, run_async, run_calcapp
 
 SYNC_TEXT = re.compile(r"^(Synced|Offline|Sync |\d+ waiting)")
@@ -61,6 +61,14 @@ def premium_account(base_url: str, database_url: str, *, premium: bool = True) -
     email = new_account(base_url, "sync")
     if premium:
         calcapp(database_url, "users", "grant-premium", email)
+    return email
+
+
+def premium_calculator(page: Page, base_url: str, database_url: str) -> str:
+    """A new premium account, signed in on `page` with the calculator open: its email."""
+    email = premium_account(base_url, database_url)
+    sign_in(page.context, base_url, email)
+    open_calculator(page)
     return email
 
 

@@ -17,7 +17,6 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from backend.db.server import connect
-from e2e.accounts import sign_in
 from e2e.calculator import (
     click_keys,
     expression,
@@ -28,7 +27,7 @@ from e2e.calculator import (
     result,
     type_expression,
 )
-from e2e.premium import premium_account, sync_status
+from e2e.premium import premium_calculator, sync_status
 from testkit.browser import ConsoleErrors
 from testkit.support import run_async
 
@@ -358,9 +357,7 @@ async def _server_rows(database_url: str, email: str) -> list[tuple[str, str]]:
 
 @pytest.mark.parametrize("locale", ["de-DE"])
 def test_what_reaches_the_server_is_canonical(page: Page, base_url: str, database_url: str) -> None:
-    email = premium_account(base_url, database_url)
-    sign_in(page.context, base_url, email)
-    open_calculator(page)
+    email = premium_calculator(page, base_url, database_url)
     expect(sync_status(page)).to_have_text("Synced")
     type_expression(page, "1234567.89*2")
     expect(history_entries(page).first).to_contain_text("1.234.567,89×2 = 2.469.135,78")

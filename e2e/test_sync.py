@@ -36,6 +36,7 @@ from e2e.premium import (
     live_expressions,
     nudge,
     premium_account,
+    premium_calculator,
     server_rows,
     sync_status,
 )
@@ -54,9 +55,7 @@ def other_device(browser: Browser, base_url: str) -> Iterator[tuple[BrowserConte
 def test_offline_calculations_survive_a_reload_and_reach_the_server_once(
     page: Page, base_url: str, database_url: str, console_errors: ConsoleErrors
 ) -> None:
-    email = premium_account(base_url, database_url)
-    sign_in(page.context, base_url, email)
-    open_calculator(page)
+    email = premium_calculator(page, base_url, database_url)
     expect(sync_status(page)).to_have_text("Synced")
     wait_for_service_worker(page)
 
@@ -88,9 +87,7 @@ def test_another_device_shows_them_and_deletes_reach_every_device(
     other_device: tuple[BrowserContext, list[str]],
     console_errors: ConsoleErrors,
 ) -> None:
-    email = premium_account(base_url, database_url)
-    sign_in(page.context, base_url, email)
-    open_calculator(page)
+    email = premium_calculator(page, base_url, database_url)
     calculate(page, "1+2", "3+4", "5+6")
     expect(sync_status(page)).to_have_text("Synced")
 
@@ -167,9 +164,7 @@ def test_ops_queued_while_the_server_is_down_arrive_once_after_it_restarts(
 def test_status_says_how_many_wait_and_honours_retry_after(
     page: Page, base_url: str, database_url: str, console_errors: ConsoleErrors
 ) -> None:
-    email = premium_account(base_url, database_url)
-    sign_in(page.context, base_url, email)
-    open_calculator(page)
+    email = premium_calculator(page, base_url, database_url)
     expect(sync_status(page)).to_have_text("Synced")
 
     pushes: list[str] = []
@@ -198,9 +193,7 @@ def test_status_says_how_many_wait_and_honours_retry_after(
 def test_premium_ending_pauses_sync_and_keeps_the_queue(
     page: Page, base_url: str, database_url: str, console_errors: ConsoleErrors
 ) -> None:
-    email = premium_account(base_url, database_url)
-    sign_in(page.context, base_url, email)
-    open_calculator(page)
+    email = premium_calculator(page, base_url, database_url)
     calculate(page, "10+1")
     expect(sync_status(page)).to_have_text("Synced")
 
@@ -219,9 +212,7 @@ def test_premium_ending_pauses_sync_and_keeps_the_queue(
 def test_signed_out_the_calculator_is_the_free_one(
     page: Page, base_url: str, database_url: str, console_errors: ConsoleErrors
 ) -> None:
-    email = premium_account(base_url, database_url)
-    sign_in(page.context, base_url, email)
-    open_calculator(page)
+    email = premium_calculator(page, base_url, database_url)
     calculate(page, "8+8")
     expect(sync_status(page)).to_have_text("Synced")
 
@@ -267,9 +258,7 @@ EDIT_META = """async (changes) => {
 def test_a_device_that_skipped_seqs_or_lost_its_counter_stores_each_op_once(
     page: Page, base_url: str, database_url: str, console_errors: ConsoleErrors
 ) -> None:
-    email = premium_account(base_url, database_url)
-    sign_in(page.context, base_url, email)
-    open_calculator(page)
+    email = premium_calculator(page, base_url, database_url)
     calculate(page, "1+1", "2+2")
     expect(sync_status(page)).to_have_text("Synced")
 
@@ -290,9 +279,7 @@ def test_a_device_that_skipped_seqs_or_lost_its_counter_stores_each_op_once(
 @WITHOUT_SERVICE_WORKER
 def test_a_batch_too_large_is_halved(page: Page, base_url: str, database_url: str) -> None:
     errors = watch_console(page, also_ignore=re.compile(r".*status of 413\b"))
-    email = premium_account(base_url, database_url)
-    sign_in(page.context, base_url, email)
-    open_calculator(page)
+    email = premium_calculator(page, base_url, database_url)
     expect(sync_status(page)).to_have_text("Synced")
     page.context.set_offline(True)
     calculate(page, *(f"{n}×2" for n in range(1, 6)))
@@ -369,9 +356,7 @@ ADD_STALE_ROW = """async () => {
 def test_an_expired_cursor_rebuilds_the_cache(
     page: Page, base_url: str, database_url: str, console_errors: ConsoleErrors
 ) -> None:
-    email = premium_account(base_url, database_url)
-    sign_in(page.context, base_url, email)
-    open_calculator(page)
+    premium_calculator(page, base_url, database_url)
     calculate(page, "1+1", "2+2", "3+3")
     page.get_by_role("button", name="Delete 2+2 = 4").click()
     expect(sync_status(page)).to_have_text("Synced")

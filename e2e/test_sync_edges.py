@@ -22,6 +22,7 @@ from e2e.premium import (
     live_expressions,
     nudge,
     premium_account,
+    premium_calculator,
     server_rows,
     sync_status,
 )
@@ -197,9 +198,7 @@ def test_signing_out_with_calculations_not_synced_says_so_and_keeps_them_for_the
     page: Page, base_url: str, database_url: str
 ) -> None:
     errors = watch_console(page, also_ignore=re.compile(r".*status of 503\b"))
-    email = premium_account(base_url, database_url)
-    sign_in(page.context, base_url, email)
-    open_calculator(page)
+    email = premium_calculator(page, base_url, database_url)
     calculate(page, "1+1")
     expect(sync_status(page)).to_have_text("Synced")
     user = page.evaluate("localStorage.getItem('calcapp.premium-user.v1')")
@@ -252,9 +251,7 @@ def test_signing_out_with_calculations_not_synced_says_so_and_keeps_them_for_the
 def test_a_calculation_the_server_refuses_stays_marked_not_synced_until_dismissed(
     page: Page, base_url: str, database_url: str, console_errors: ConsoleErrors
 ) -> None:
-    email = premium_account(base_url, database_url)
-    sign_in(page.context, base_url, email)
-    open_calculator(page)
+    email = premium_calculator(page, base_url, database_url)
     expect(sync_status(page)).to_have_text("Synced")
 
     def spoil_six(route: Route) -> None:
