@@ -78,6 +78,13 @@ async def until(check: Callable[[], Any], seconds: float = 15) -> None:
     await eventually_async(check, seconds=seconds, what="the expected state")
 
 
+async def subscribed(api: Api, stripe_base: str, database_url: str) -> str:
+    """Subscribe with a good card: the Stripe id of the subscription."""
+    response = await subscribe(api, stripe_base, GOOD_CARD)
+    assert response.status_code == 200, response.text
+    return await stripe_subscription_id(database_url, api)
+
+
 async def stripe_subscription_id(database_url: str, api: Api) -> str:
     user_id = (await api.get("/me")).json()["id"]
     conn = await connect(database_url)
@@ -229,8 +236,7 @@ async def test_the_emulators_events_reach_the_app(
     customer: Any, stripe_api_base: str, database_url: str
 ) -> None:
     async with customer() as api:
-        await subscribe(api, stripe_api_base, GOOD_CARD)
-        sub_id = await stripe_subscription_id(database_url, api)
+        sub_id = await subscribed(api, stripe_api_base, database_url)
         # Canceled behind the app's back: only the webhook tells it.
         await api_call(stripe_api_base, "DELETE", f"/v1/subscriptions/{sub_id}")
 
@@ -270,8 +276,7 @@ async def test_the_same_event_twice_is_processed_once(
     customer: Any, stripe_api_base: str, database_url: str
 ) -> None:
     async with customer() as api:
-        await subscribe(api, stripe_api_base, GOOD_CARD)
-        sub_id = await stripe_subscription_id(database_url, api)
+        sub_id = await subscribed(api, stripe_api_base, database_url)
         event_id = f"evt_twice_{uuid.uuid4().hex}"
         first = await post_event(
             api, "customer.subscription.updated", {"id": sub_id}, event_id=event_id
@@ -286,8 +291,7 @@ async def test_events_out_of_order_cannot_resurrect_a_subscription(
     customer: Any, stripe_api_base: str, database_url: str
 ) -> None:
     async with customer() as api:
-        await subscribe(api, stripe_api_base, GOOD_CARD)
-        sub_id = await stripe_subscription_id(database_url, api)
+        sub_id = await subscribed(api, stripe_api_base, database_url)
         await api.post("/billing/cancel", {"at_period_end": False})
         # The "created" event arrives last; the app fetches the subscription and stays canceled.
         late = await post_event(
@@ -310,8 +314,7 @@ async def test_invoice_paid_and_subscription_updated_from_real_stripe(
 ) -> None:
     """Two events localstripe never sends; signed here as Stripe would send them."""
     async with customer() as api:
-        await subscribe(api, stripe_api_base, GOOD_CARD)
-        sub_id = await stripe_subscription_id(database_url, api)
+        sub_id = await subscribed(api, stripe_api_base, database_url)
         await cancel_on_stripe(stripe_api_base, sub_id)
         await post_event(api, "customer.subscription.updated", {"id": sub_id})
         assert (await billing(api))["subscription"]["cancel_at_period_end"] is True
@@ -328,8 +331,7 @@ async def test_a_renewal_and_a_failed_renewal(
     customer: Any, stripe_api_base: str, database_url: str
 ) -> None:
     async with customer() as api:
-        await subscribe(api, stripe_api_base, GOOD_CARD)
-        sub_id = await stripe_subscription_id(database_url, api)
+        sub_id = await subscribed(api, stripe_api_base, database_url)
         before = (await billing(api))["subscription"]
 
         # A month later Stripe renews: a new period (the emulator's clock moved by the test).
@@ -381,8 +383,7 @@ async def test_reconcile_catches_up_with_changes_made_on_stripe(
     customer: Any, stripe_api_base: str, database_url: str, mail_env: dict[str, str]
 ) -> None:
     async with customer() as api:
-        await subscribe(api, stripe_api_base, GOOD_CARD)
-        sub_id = await stripe_subscription_id(database_url, api)
+        sub_id = await subscribed(api, stripe_api_base, database_url)
         # Changed on Stripe's side, and no event about it ever arrives:
         await cancel_on_stripe(stripe_api_base, sub_id)
         assert (await billing(api))["subscription"]["cancel_at_period_end"] is False
@@ -467,8 +468,7 @@ async def test_deleting_the_account_stops_the_charges(
     customer: Any, stripe_api_base: str, database_url: str
 ) -> None:
     async with customer() as api:
-        await subscribe(api, stripe_api_base, GOOD_CARD)
-        sub_id = await stripe_subscription_id(database_url, api)
+        sub_id = await subscribed(api, stripe_api_base, database_url)
         wrong = await api.delete("/me", {"password": "Wrong-password-1"})
         assert wrong.status_code == 403
         assert (await api_call(stripe_api_base, "GET", f"/v1/subscriptions/{sub_id}"))[
