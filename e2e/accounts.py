@@ -12,17 +12,22 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 PASSWORD = "Correct-horse-7"
 
 
-def new_account(base_url: str, prefix: str = "user") -> str:
-    """A new account, signed up through the API (the sign-up form has its own tests)."""
-    email = f"{prefix}-{uuid4().hex[:8]}@example.com"
+def create_account(base_url: str, email: str, password: str = PASSWORD) -> None:
+    """Sign `email` up through the API (the sign-up form has its own tests)."""
     with httpx.Client(base_url=base_url) as client:
         client.get("/api/v1/auth/csrf").raise_for_status()
         response = client.post(
             "/api/v1/auth/signup",
-            json={"email": email, "password": PASSWORD},
+            json={"email": email, "password": password},
             headers={"x-csrftoken": client.cookies["csrftoken"]},
         )
     assert response.status_code == 202, response.text
+
+
+def new_account(base_url: str, prefix: str = "user") -> str:
+    """A new account, signed up through the API: its email."""
+    email = f"{prefix}-{uuid4().hex[:8]}@example.com"
+    create_account(base_url, email)
     return email
 
 

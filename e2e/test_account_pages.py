@@ -15,13 +15,12 @@ from pathlib import Path
 from urllib.parse import urlsplit
 from uuid import uuid4
 
-import httpx
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Locator, Page, expect
 
 from backend.accounts.passwords import hash_now
 from backend.db.server import connect
-from e2e.accounts import back_online
+from e2e.accounts import back_online, create_account
 from testkit.browser import ConsoleErrors, wait_for_service_worker
 from testkit.mailbox import Mailbox
 from testkit.support import run_async
@@ -82,18 +81,6 @@ def status(page: Page, text: str | re.Pattern[str]) -> Locator:
 def open_account_page(page: Page, path: str = "/account.html") -> None:
     page.goto(path)
     expect(page.locator("html")).to_have_attribute("data-ready", "true")
-
-
-def create_account(base_url: str, email: str, password: str = PASSWORD) -> None:
-    """Sign up through the API (the sign-up form has its own test)."""
-    with httpx.Client(base_url=base_url) as client:
-        client.get("/api/v1/auth/csrf").raise_for_status()
-        response = client.post(
-            "/api/v1/auth/signup",
-            json={"email": email, "password": password},
-            headers={"x-csrftoken": client.cookies["csrftoken"]},
-        )
-    assert response.status_code == 202, response.text
 
 
 @pytest.fixture(scope="module")

@@ -237,7 +237,7 @@ def test_signed_out_the_calculator_is_the_free_one(
 
 # ---------------------------------------------------------------- the protocol's recovery paths
 
-EDIT_META = """async (changes) => {
+IN_SYNC_STORE = """async (ARGUMENT) => {
     const name = `calcapp-sync-${localStorage.getItem("calcapp.premium-user.v1")}`;
     const db = await new Promise((ok, no) => {
         const opening = indexedDB.open(name);
@@ -245,14 +245,27 @@ EDIT_META = """async (changes) => {
         opening.onerror = () => no(opening.error);
     });
     await new Promise((ok, no) => {
-        const tx = db.transaction("meta", "readwrite");
-        const meta = tx.objectStore("meta");
-        meta.get("m").onsuccess = (event) => meta.put({...event.target.result, ...changes}, "m");
+        const tx = db.transaction("STORE", "readwrite");
+        const store = tx.objectStore("STORE");
+        BODY
         tx.oncomplete = ok;
         tx.onabort = () => no(tx.error);
     });
     db.close();
 }"""
+
+
+def in_sync_store(store: str, body: str, argument: str = "") -> str:
+    """A function for `page.evaluate`: `body` on `store` (an object store of the signed-in
+    account's sync database, pwa/js/idb.js) in one read-write transaction, awaited."""
+    return IN_SYNC_STORE.replace("ARGUMENT", argument).replace("STORE", store).replace("BODY", body)
+
+
+EDIT_META = in_sync_store(
+    "meta",
+    'store.get("m").onsuccess = (event) => store.put({...event.target.result, ...changes}, "m");',
+    argument="changes",
+)
 
 
 def test_a_device_that_skipped_seqs_or_lost_its_counter_stores_each_op_once(
@@ -333,23 +346,12 @@ async def _created_at(database_url: str, email: str) -> list[datetime]:
     return [record[0] for record in records]
 
 
-ADD_STALE_ROW = """async () => {
-    const name = `calcapp-sync-${localStorage.getItem("calcapp.premium-user.v1")}`;
-    const db = await new Promise((ok, no) => {
-        const opening = indexedDB.open(name);
-        opening.onsuccess = () => ok(opening.result);
-        opening.onerror = () => no(opening.error);
-    });
-    await new Promise((ok, no) => {
-        const tx = db.transaction("history", "readwrite");
-        const at = "2001-01-01T00:00:00Z";
-        tx.objectStore("history").put({k: `n:${at}|99+1`, device_id: null, seq: null,
-            created_at: at, expression: "99+1", result: "100", metadata: {}});
-        tx.oncomplete = ok;
-        tx.onabort = () => no(tx.error);
-    });
-    db.close();
-}"""
+ADD_STALE_ROW = in_sync_store(
+    "history",
+    """const at = "2001-01-01T00:00:00Z";
+        store.put({k: `n:${at}|99+1`, device_id: null, seq: null,
+            created_at: at, expression: "99+1", result: "100", metadata: {}});""",
+)
 
 
 @WITHOUT_SERVICE_WORKER
