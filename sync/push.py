@@ -8,8 +8,8 @@ rows, so a crash before COMMIT applies nothing and a retry after it answers `dup
 Every push that changes something takes the next per-user `version` under the user's lock,
 so versions commit in order and pull can page on them safely.
 
-A push is four statements in the common case (lock the account, which also counts its
-pushes; lock the device; insert; settle, which also notifies the account's live streams), on
+A push is three statements in the common case (lock the account, then the device, counting
+the account's pushes; insert; settle, which also notifies the account's live streams), on
 the asyncpg connection of the caller's transaction: prepared once per connection, with no ORM
 in between. No DDL runs here: the months' partitions exist before the push
 (`sync.partitions`), and an op dated outside the live window halts with `clock_out_of_range`.
@@ -57,23 +57,29 @@ class TooManyPushesError(Exception):
         self.retry_after = retry_after
 
 
-# The account's row: locked for the push, and its pushes counted per minute in the same
-# statement. A refused push rolls back, so the count stays at the limit for the window.
-LOCK_USER = """
-    INSERT INTO sync_user (user_id, push_window_start, pushes) VALUES ($1, now(), 1)
-    ON CONFLICT (user_id) DO UPDATE SET
-        updated_at = now(),
-        push_window_start = CASE WHEN sync_user.push_window_start <= now() - $2::interval
-                                 THEN now() ELSE sync_user.push_window_start END,
-        pushes = CASE WHEN sync_user.push_window_start <= now() - $2::interval
-                      THEN 1 ELSE sync_user.pushes + 1 END
-    RETURNING version, now() AS now, sync_window_start() AS earliest, pushes,
-              push_window_start
-"""
-LOCK_DEVICE = """
-    INSERT INTO sync_device (device_id, user_id) VALUES ($1, $2)
-    ON CONFLICT (device_id) DO UPDATE SET updated_at = now()
-    RETURNING user_id, last_seq
+# The account's row, then the device's, locked for the push in one statement (the device's
+# insert reads the account's row, so the account is always locked first), and the account's
+# pushes counted per minute on the way. A refused push rolls back, so the count stays at the
+# limit for the window.
+LOCK = """
+    WITH account AS (
+        INSERT INTO sync_user (user_id, push_window_start, pushes) VALUES ($1, now(), 1)
+        ON CONFLICT (user_id) DO UPDATE SET
+            updated_at = now(),
+            push_window_start = CASE WHEN sync_user.push_window_start <= now() - $2::interval
+                                     THEN now() ELSE sync_user.push_window_start END,
+            pushes = CASE WHEN sync_user.push_window_start <= now() - $2::interval
+                          THEN 1 ELSE sync_user.pushes + 1 END
+        RETURNING user_id, version, now() AS now, sync_window_start() AS earliest, pushes,
+                  push_window_start
+    ), device AS (
+        INSERT INTO sync_device (device_id, user_id) SELECT $3, user_id FROM account
+        ON CONFLICT (device_id) DO UPDATE SET updated_at = now()
+        RETURNING user_id, last_seq
+    )
+    SELECT account.version, account.now, account.earliest, account.pushes,
+           account.push_window_start, device.user_id AS device_user_id, device.last_seq
+    FROM account, device
 """
 CLAIM_ENTRIES = """
     INSERT INTO sync_entry (user_id, entry_id)
@@ -222,20 +228,19 @@ async def push(
 ) -> PushResponse:
     """Apply `ops` on `conn`, an asyncpg connection inside the caller's transaction.
     `pushes_per_minute`: the account's allowance (`TooManyPushesError` beyond it)."""
-    user = await conn.fetchrow(LOCK_USER, user_id, PUSH_WINDOW)
-    if pushes_per_minute is not None and user["pushes"] > pushes_per_minute:
-        ends = user["push_window_start"] + PUSH_WINDOW - user["now"]
+    locked = await conn.fetchrow(LOCK, user_id, PUSH_WINDOW, device_id)
+    if pushes_per_minute is not None and locked["pushes"] > pushes_per_minute:
+        ends = locked["push_window_start"] + PUSH_WINDOW - locked["now"]
         raise TooManyPushesError(max(1, int(ends.total_seconds()) + 1))
-    device = await conn.fetchrow(LOCK_DEVICE, device_id, user_id)
-    if device["user_id"] != user_id:
+    if locked["device_user_id"] != user_id:
         raise DeviceOfAnotherUserError(str(device_id))
 
-    now: datetime = user["now"]
-    window = Window(user["earliest"], now + CLOCK_LEEWAY)
-    batch, settled = _plan(ops, device["last_seq"], window)
+    now: datetime = locked["now"]
+    window = Window(locked["earliest"], now + CLOCK_LEEWAY)
+    batch, settled = _plan(ops, locked["last_seq"], window)
     results = await _settled_results(conn, device_id, settled, batch)
     await _drop_stored_entries(conn, user_id, batch)
-    version: int = user["version"]
+    version: int = locked["version"]
     changed = bool(batch.creates or batch.deletes)
     if changed:
         version += 1
