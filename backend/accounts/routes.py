@@ -1,6 +1,6 @@
 """HTTP handlers of the accounts API (docs/api.md): thin wrappers over `service`.
 
-Over 400 lines because the API has nineteen routes, most of them a few lines each, with their
+Over 400 lines because the API has seventeen routes, most of them a few lines each, with their
 OpenAPI failure lists and the rate limits they count; the logic is in `service`."""
 
 from __future__ import annotations

@@ -16,8 +16,7 @@ from backend.db.engine import Base
 
 class SubscriptionStatus(StrEnum):
     """The seed's five subscription states: the column's check constraint (the migration),
-    the premium rules (premium.py) and Stripe's statuses mapped onto them
-    (backend/billing/service.py).
+    the premium rules (premium.py) and Stripe's statuses mapped onto them (billing/service.py).
     tests/integration/test_schema.py checks the constraint against this list."""
 
     ACTIVE = "active"
