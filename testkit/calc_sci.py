@@ -29,9 +29,6 @@ subnormal; the range rule (`within_range`) is applied to the rounded result.
 
 One module of ~700 lines on purpose: it mirrors `sci-math.js` function for function, so that a
 difference between the twins can be found by reading them side by side.
-
-Over 400 lines: twelve functions with their argument reductions and exact tables, the twin of
-sci-math.js, kept in one module so that the two read side by side.
 """
 
 from __future__ import annotations
