@@ -8,8 +8,9 @@ rows, so a crash before COMMIT applies nothing and a retry after it answers `dup
 Every push that changes something takes the next per-user `version` under the user's lock,
 so versions commit in order and pull can page on them safely.
 
-A push is three statements in the common case (lock the account, then the device, counting
-the account's pushes; insert; settle, which also notifies the account's live streams), on
+A push is two statements in the common case (lock the account, then the device, counting
+the account's pushes; insert the creates and settle, which also notifies the account's live
+streams), on
 the asyncpg connection of the caller's transaction: prepared once per connection, with no ORM
 in between. No DDL runs here: the months' partitions exist before the push
 (`sync.partitions`), and an op dated outside the live window halts with `clock_out_of_range`.
@@ -87,14 +88,6 @@ CLAIM_ENTRIES = """
     ON CONFLICT DO NOTHING
     RETURNING entry_id
 """
-INSERT_CREATES = """
-    INSERT INTO calculation_history
-        (user_id, device_id, seq, op_id, created_at, expression, result, metadata, version)
-    SELECT $1, $2, o.seq, o.op_id, o.created_at, o.expression, o.result, o.metadata::jsonb, $3
-    FROM unnest($4::bigint[], $5::uuid[], $6::timestamptz[], $7::text[], $8::text[],
-                $9::text[]) AS o(seq, op_id, created_at, expression, result, metadata)
-    ON CONFLICT DO NOTHING
-"""
 APPLY_DELETES = """
     UPDATE calculation_history AS h
     SET deleted_at = d.deleted_at, version = $2
@@ -107,9 +100,11 @@ CHANNEL = "calcapp_sync"
 """Where a push that changed the history says so: `<user id> <version>`, delivered to the
 listening processes on commit (backend/live)."""
 # What a push settled, in one statement (the locks are held already): the device's counter,
-# the op ids, and the account's version when something changed, with its notification.
-SETTLE = f"""
-    WITH device AS (
+# the op ids, and the account's version when something changed, with its notification. $1 the
+# device, $2 the account, $3 the last seq, $4 the version, $5 whether it changed, $6 and $7
+# the op-id log's blocks.
+SETTLE_PARTS = f"""
+    device AS (
         UPDATE sync_device SET last_seq = $3 WHERE device_id = $1
     ), account AS (
         UPDATE sync_user SET version = $4::bigint WHERE user_id = $2 AND $5::boolean
@@ -117,6 +112,20 @@ SETTLE = f"""
     )
     {oplog.APPEND_SQL}
 """  # noqa: S608 (a constant of sync.oplog)
+SETTLE = f"WITH {SETTLE_PARTS}"
+# ...with the creates inserted by the same statement (the common push): $8 to $13 their
+# columns.
+SETTLE_CREATES = f"""
+    WITH created AS (
+        INSERT INTO calculation_history
+            (user_id, device_id, seq, op_id, created_at, expression, result, metadata, version)
+        SELECT $2, $1, o.seq, o.op_id, o.created_at, o.expression, o.result, o.metadata::jsonb,
+               $4
+        FROM unnest($8::bigint[], $9::uuid[], $10::timestamptz[], $11::text[], $12::text[],
+                    $13::text[]) AS o(seq, op_id, created_at, expression, result, metadata)
+        ON CONFLICT DO NOTHING
+    ), {SETTLE_PARTS}
+"""  # noqa: S608 (constants)
 
 
 @dataclass
@@ -244,19 +253,10 @@ async def push(
     changed = bool(batch.creates or batch.deletes)
     if changed:
         version += 1
-        await _write(conn, user_id, device_id, batch, version)
     if batch.settling:
-        blocks = oplog.chunks(batch.first_seq, batch.settling)
-        await conn.execute(
-            SETTLE,
-            device_id,
-            user_id,
-            batch.last_seq,
-            version,
-            changed,
-            list(blocks),
-            list(blocks.values()),
-        )
+        await _settle(conn, user_id, device_id, batch, version, changed)
+    if batch.deletes:  # after the creates: a delete may target a create of this batch
+        await _apply_deletes(conn, user_id, batch, version)
     return PushResponse(
         ack_seq=batch.last_seq,
         results=sorted(results + batch.results, key=lambda r: r.seq),
@@ -266,36 +266,54 @@ async def push(
     )
 
 
-async def _write(
-    conn: Any, user_id: uuid.UUID, device_id: uuid.UUID, batch: _Batch, version: int
+async def _settle(
+    conn: Any,
+    user_id: uuid.UUID,
+    device_id: uuid.UUID,
+    batch: _Batch,
+    version: int,
+    changed: bool,
 ) -> None:
-    if batch.creates:
-        data = [op.data for op in batch.creates if op.data]
-        try:
-            await conn.execute(
-                INSERT_CREATES,
-                user_id,
-                device_id,
-                version,
-                [op.seq for op in batch.creates],
-                [op.op_id for op in batch.creates],
-                [op.created_at for op in batch.creates],
-                [d.expression for d in data],
-                [d.result for d in data],
-                [batch.metadata[op.seq] for op in batch.creates],
-            )
-        except asyncpg.CheckViolationError as exc:
-            if "no partition of relation" in str(exc):
-                raise PartitionMissingError(str(exc)) from exc
-            raise
-    if batch.deletes:
-        targets = [op.target for op in batch.deletes if op.target]
+    """Settle the batch, with its creates in the same statement when it has some."""
+    blocks = oplog.chunks(batch.first_seq, batch.settling)
+    settle = (
+        device_id,
+        user_id,
+        batch.last_seq,
+        version,
+        changed,
+        list(blocks),
+        [*blocks.values()],
+    )
+    if not batch.creates:
+        await conn.execute(SETTLE, *settle)
+        return
+    data = [op.data for op in batch.creates if op.data]
+    try:
         await conn.execute(
-            APPLY_DELETES,
-            user_id,
-            version,
-            [t.device_id for t in targets],
-            [t.seq for t in targets],
-            [t.created_at for t in targets],
-            [op.created_at for op in batch.deletes],
+            SETTLE_CREATES,
+            *settle,
+            [op.seq for op in batch.creates],
+            [op.op_id for op in batch.creates],
+            [op.created_at for op in batch.creates],
+            [d.expression for d in data],
+            [d.result for d in data],
+            [batch.metadata[op.seq] for op in batch.creates],
         )
+    except asyncpg.CheckViolationError as exc:
+        if "no partition of relation" in str(exc):
+            raise PartitionMissingError(str(exc)) from exc
+        raise
+
+
+async def _apply_deletes(conn: Any, user_id: uuid.UUID, batch: _Batch, version: int) -> None:
+    targets = [op.target for op in batch.deletes if op.target]
+    await conn.execute(
+        APPLY_DELETES,
+        user_id,
+        version,
+        [t.device_id for t in targets],
+        [t.seq for t in targets],
+        [t.created_at for t in targets],
+        [op.created_at for op in batch.deletes],
+    )

@@ -253,3 +253,17 @@ async def test_a_delete_reaches_a_device_that_was_offline(premium_user: Any) -> 
         changed = await b.pull_all()  # b is back
         assert [(i["expression"], i["deleted"]) for i in changed] == [("drop", True)]
         assert {i["expression"] for i in b.seen.values()} == {"keep"}
+
+
+async def test_a_create_and_its_delete_in_one_push_leave_the_row_deleted(
+    premium_user: Any,
+) -> None:
+    """A device offline calculates, then deletes the calculation: its queue carries both."""
+    async with premium_user() as a_api, premium_user() as b_api:
+        a, b = Device(a_api), Device(b_api)
+        keep, drop = a.create("keep"), a.create("drop")
+        target = {"device_id": a.id, "seq": drop["seq"], "created_at": drop["created_at"]}
+        gone = a.delete(target)
+        assert statuses(await a.push([keep, drop, gone])) == ["applied"] * 3
+        await b.pull_all()
+        assert {i["expression"] for i in b.seen.values()} == {"keep"}
