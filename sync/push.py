@@ -10,10 +10,10 @@ so versions commit in order and pull can page on them safely.
 
 A push is two statements in the common case (lock the account, then the device, counting
 the account's pushes; insert the creates and settle, which also notifies the account's live
-streams), on
-the asyncpg connection of the caller's transaction: prepared once per connection, with no ORM
-in between. No DDL runs here: the months' partitions exist before the push
-(`sync.partitions`), and an op dated outside the live window halts with `clock_out_of_range`.
+streams), on the asyncpg connection of the caller's transaction: prepared once per
+connection, with no ORM in between. No DDL runs here: the months' partitions exist before the
+push (`sync.partitions`), and an op dated outside the live window halts with
+`clock_out_of_range`.
 
 The caller owns the transaction (it commits or rolls back); nothing here imports the backend.
 """
