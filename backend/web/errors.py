@@ -45,7 +45,7 @@ class AppError(Exception):
 
 
 class BadRequestError(AppError):
-    pass
+    """The request cannot be read (the status, code and doc of every `AppError`'s base)."""
 
 
 class CsrfFailedError(AppError):
@@ -107,22 +107,18 @@ class DatabaseUnavailableError(ServiceUnavailableError):
 
 # Stable codes for Litestar's own HTTP exceptions, by status.
 _HTTP_CODES = {
-    error.status_code: error.code
-    for error in (
-        BadRequestError,
-        NotAuthenticatedError,
-        NotFoundError,
-        RequestTooLargeError,
-        InvalidFieldError,
-        ServiceUnavailableError,
-    )
-} | {
+    400: "bad_request",
+    401: "not_authenticated",
     403: "forbidden",
+    404: "not_found",
     405: "method_not_allowed",
     409: "conflict",
+    413: "request_too_large",
     415: "unsupported_media_type",
+    422: "validation_error",
     429: "rate_limited",
     500: "internal_error",
+    503: "service_unavailable",
 }
 
 
