@@ -3,33 +3,21 @@
 A device's seqs settle one after another (1, 2, 3, … under the device's row lock), so the
 log is a dense array per device: 16 bytes (the `op_id`) per seq, kept in rows of 64 seqs
 (`sync_op_log(device_id, block, op_ids)`, block = (seq - 1) // 64, 1 KiB at most, stored
-inline). A push appends to the last block or two (`APPEND_SQL`, inside the statement that
-settles the push). Zeros mean "unknown":
-a rejected op whose id could not be read, or a seq settled before the log existed (a delete
-or a rejected op then). The log lives as long as the device's record (it goes with the
-account); it holds no calculation data.
+inline). A push appends to the last block or two, and reads the blocks of the seqs it is sent
+again, in `sync_push` (migration 0011). Zeros mean "unknown": a rejected op whose id could
+not be read, or a seq settled before the log existed (a delete or a rejected op then). The
+log lives as long as the device's record (it goes with the account); it holds no
+calculation data.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
-from typing import Any
 
 BLOCK = 64
 ID_BYTES = 16
 UNKNOWN = bytes(ID_BYTES)
-
-APPEND_SQL = """
-    INSERT INTO sync_op_log (device_id, block, op_ids)
-    SELECT $1, b.block, b.op_ids
-    FROM unnest($6::bigint[], $7::bytea[]) AS b(block, op_ids)
-    ON CONFLICT (device_id, block) DO UPDATE SET op_ids = sync_op_log.op_ids || EXCLUDED.op_ids
-"""
-"""Appending to the log (in `sync.push.SETTLE`: $1 the device, $6 the blocks, $7 their bytes)."""
-READ = """
-    SELECT block, op_ids FROM sync_op_log WHERE device_id = $1 AND block = ANY($2::bigint[])
-"""
 
 
 def block_of(seq: int) -> int:
@@ -49,15 +37,11 @@ def chunks(first_seq: int, op_ids: Sequence[uuid.UUID | None]) -> dict[int, byte
     return out
 
 
-async def read(conn: Any, device_id: uuid.UUID, seqs: Iterable[int]) -> dict[int, uuid.UUID | None]:
-    """The recorded op id of each settled seq (None: unknown); `conn` is asyncpg's."""
-    wanted = sorted(set(seqs))
-    if not wanted:
-        return {}
-    rows = await conn.fetch(READ, device_id, sorted({block_of(s) for s in wanted}))
-    blocks: dict[int, bytes] = {row["block"]: row["op_ids"] for row in rows}
+def op_ids(blocks: dict[int, bytes], seqs: Iterable[int]) -> dict[int, uuid.UUID | None]:
+    """The recorded op id of each of these settled seqs (None: unknown), from the log's rows
+    (`block: op_ids`) that hold them."""
     found: dict[int, uuid.UUID | None] = {}
-    for seq in wanted:
+    for seq in seqs:
         start = (seq - 1) % BLOCK * ID_BYTES
         raw = blocks.get(block_of(seq), b"")[start : start + ID_BYTES]
         found[seq] = uuid.UUID(bytes=raw) if len(raw) == ID_BYTES and raw != UNKNOWN else None

@@ -86,7 +86,10 @@ class AccountMismatchError(AppError):
 
 class HistoryBusyError(ServiceUnavailableError):
     code = "history_busy"
-    doc = "the history table stayed locked; try again after `Retry-After`"
+    doc = (
+        "the history stayed busy (a table lock, or the device's other pushes); try again "
+        "after `Retry-After`"
+    )
 
 
 # The failures of both sync calls: who may sync, and from which device.
@@ -169,10 +172,10 @@ class SyncParts:
         return engine
 
     @property
-    def reads(self) -> AsyncEngine:
-        """The engine without transactions: each read statement commits on its own (no
-        BEGIN and COMMIT round trips; under READ COMMITTED each statement of a transaction
-        takes its own snapshot anyway)."""
+    def autocommit(self) -> AsyncEngine:
+        """The engine without transactions: each statement commits on its own (no BEGIN and
+        COMMIT round trips; the reads need none, under READ COMMITTED each statement of a
+        transaction takes its own snapshot anyway, and a push is one statement)."""
         engine: AsyncEngine = self.state.read_engine
         return engine
 
@@ -199,8 +202,8 @@ async def push(
     partitions, engine = sync.partitions, sync.engine
     await _prepare_partitions(partitions, engine, ops)
     try:
-        # One transaction on the driver (its BEGIN and COMMIT, no ORM session around it).
-        async with engine.connect() as conn, driver(conn) as raw, raw.transaction():
+        # On the driver, outside a transaction: the push is one statement, its own.
+        async with sync.autocommit.connect() as conn, driver(conn) as raw:
             answer = await push_ops.push(
                 raw, user.id, data.device_id, ops, pushes_per_minute=PUSHES_PER_MINUTE
             )
@@ -211,6 +214,11 @@ async def push(
         ) from exc
     except push_ops.DeviceOfAnotherUserError as exc:
         raise DeviceUserMismatchError("This device id belongs to another account") from exc
+    except push_ops.PushContendedError as exc:
+        raise HistoryBusyError(
+            "This device's other push is being applied: try again in a moment",
+            headers={"Retry-After": "1"},
+        ) from exc
     except push_ops.PartitionMissingError as exc:
         partitions.known.clear()
         raise HistoryBusyError(
@@ -236,7 +244,7 @@ async def pull(
     sync.metrics.record_pull(data.poke_at_ms, now_ms())
     after = _pull_cursor(data.cursor)
     try:
-        async with sync.reads.connect() as conn:
+        async with sync.autocommit.connect() as conn:
             return await pull_query.pull(conn, user.id, data.device_id, after, data.limit)
     except push_ops.DeviceOfAnotherUserError as exc:
         raise DeviceUserMismatchError("This device id belongs to another account") from exc
@@ -263,7 +271,7 @@ async def history(
     if q:  # a transaction of its own: the search sets its planning for itself (SET LOCAL)
         async with sync.engine.begin() as conn:
             return await history_query.history(conn, user_id, limit, after, q)
-    async with sync.reads.connect() as conn:
+    async with sync.autocommit.connect() as conn:
         return await history_query.history(conn, user_id, limit, after, q)
 
 

@@ -63,9 +63,13 @@ async def premium_api(client: httpx.AsyncClient, database_url: str) -> tuple[Api
     return api, email
 
 
-async def test_a_server_killed_mid_push_stores_the_retried_batch_once(
-    database_url: str, mail_env: dict[str, str]
+@pytest.mark.parametrize("push_statement", ["finishes", "is_cut_off"])
+async def test_a_server_killed_mid_push_stores_the_batch_once(
+    database_url: str, mail_env: dict[str, str], push_statement: str
 ) -> None:
+    """The push is one statement: when its server dies, PostgreSQL finishes it (the answer is
+    lost, not the work: the retry answers `duplicate`) or, when the statement is cut off too,
+    nothing of it stays (the retry applies the batch)."""
     env = calcapp_env(DATABASE_URL=database_url, **mail_env)
     port = free_port()
     blocker = await connect(database_url)
@@ -92,27 +96,40 @@ async def test_a_server_killed_mid_push_stores_the_retried_batch_once(
                 )
                 push = asyncio.create_task(device.push(batch))
 
-                async def waiting_mid_insert() -> bool:
+                async def waiting_push() -> list[int]:
                     # Only the push's INSERT can wait for this transaction (pg_blocking_pids is
                     # live; pg_stat_activity would be a snapshot inside a transaction).
-                    return bool(
-                        await blocker.fetchval(
-                            "SELECT count(*) FROM pg_stat_activity"
+                    return [
+                        row["pid"]
+                        for row in await blocker.fetch(
+                            "SELECT pid FROM pg_stat_activity"
                             " WHERE $1 = ANY(pg_blocking_pids(pid))",
                             blocker.get_server_pid(),
                         )
-                    )
+                    ]
 
-                await _wait_for(waiting_mid_insert, "the push waiting inside its INSERT")
+                await _wait_for(waiting_push, "the push waiting inside its INSERT")
+                [pusher] = await waiting_push()
                 process.send_signal(signal.SIGKILL)
                 process.wait(timeout=10)
                 with pytest.raises(httpx.TransportError):
                     await push
+                if push_statement == "is_cut_off":
+                    assert await blocker.fetchval("SELECT pg_terminate_backend($1)", pusher)
                 await blocker_tx.rollback()
+
+                async def push_ended() -> bool:
+                    return not await blocker.fetchval(
+                        "SELECT count(*) FROM pg_stat_activity WHERE pid = $1 AND state = 'active'",
+                        pusher,
+                    )
+
+                await _wait_for(push_ended, "the push's statement ended")
                 cookies = client.cookies
     finally:
         await blocker.close()
-    assert await stored(database_url, email) == []  # the killed transaction left nothing
+    kept = push_statement == "finishes"
+    assert len(await stored(database_url, email)) == (500 if kept else 0)
 
     with running_server(env, port=port) as (base_url, _):
         # The same cookies: the session outlived the server process.
@@ -120,7 +137,7 @@ async def test_a_server_killed_mid_push_stores_the_retried_batch_once(
             device.api = Api(client)
             retry = await device.push(batch)
             assert retry.status_code == 200, retry.text
-            assert statuses(retry) == ["applied"] * 500
+            assert statuses(retry) == ["duplicate" if kept else "applied"] * 500
             again = await device.push(batch)
             assert statuses(again) == ["duplicate"] * 500
     rows = await stored(database_url, email)
