@@ -134,19 +134,22 @@ def ingest_rows(ingest: dict[str, Any]) -> list[tuple[str, ...]]:
     for name, (what, detail, raw_detail, raw_what) in passes.items():
         result = ingest[name]
         batch = result["batch_ms"]
+        cpu, raw_cpu = result["cpu_us_per_op"], result["raw_cpu_us_per_op"]
         rows += [
             (
                 what,
                 f"{how}; {detail}",
                 f"{result['endpoint_ops_per_second']:,.0f} ops/s; batch p50 {batch['p50']:.0f} "
-                f"ms, p99 {batch['p99']:.0f} ms",
+                f"ms, p99 {batch['p99']:.0f} ms; CPU per op: server {cpu['server']} µs, "
+                f"PostgreSQL {cpu['postgres']} µs, client (httpx, JSON) {cpu['client']} µs",
                 "≥ 0.8 x raw",
                 f"{result['ratio']:.2f} x raw",
             ),
             (
                 f"Raw insert baseline, {raw_what}",
                 raw + raw_detail,
-                f"{result['raw_ops_per_second']:,.0f} rows/s",
+                f"{result['raw_ops_per_second']:,.0f} rows/s; CPU per row: PostgreSQL "
+                f"{raw_cpu['postgres']} µs, client (asyncpg) {raw_cpu['client']} µs",
                 "—",
                 "1.00",
             ),

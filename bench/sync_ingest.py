@@ -16,7 +16,9 @@ Two passes, each raw then endpoint:
   answer: every op must come back `duplicate`), against the same statements run again with the
   same rows (all conflicts, nothing inserted).
 
-Target for both: the endpoint reaches at least 0.8 x the raw rate. Before measuring, each side
+Target for both: the endpoint reaches at least 0.8 x the raw rate. Each pass also reports the
+CPU time per op of the server, of PostgreSQL and of this process (the client: httpx and JSON
+for the endpoint, asyncpg for the raw side), all on the same machine. Before measuring, each side
 sends one batch (a device of its own, results discarded) so that the cold start is not measured:
 the server's first requests, prepared statements, the first writes to the table.
 """
@@ -25,18 +27,27 @@ from __future__ import annotations
 
 import asyncio
 import json
+import resource
 import time
 import uuid
 from collections import Counter
+from collections.abc import Awaitable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
 from backend.db.server import connect
-from bench.support import bench_database, bench_server, create_premium_users, signed_in, summary
+from bench import throughput
+from bench.support import (
+    bench_database,
+    bench_server_process,
+    create_premium_users,
+    signed_in,
+    summary,
+)
 
 DEVICES = 8
 BATCH = 500
@@ -53,6 +64,7 @@ ON CONFLICT DO NOTHING
 """
 
 Batch = list[dict[str, Any]]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -157,8 +169,28 @@ def raw_work(user_ids: list[uuid.UUID], devices: list[Device]) -> list[list[tupl
     ]
 
 
+def cpu_now(roots: dict[str, int]) -> dict[str, float]:
+    """CPU seconds so far of the server's and PostgreSQL's process trees and of this process."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    return {**throughput.tree_cpu_seconds(roots), "client": own.ru_utime + own.ru_stime}
+
+
+async def with_cpu(
+    roots: dict[str, int], ops: int, work: Awaitable[T]
+) -> tuple[T, dict[str, float]]:
+    """`await work`, and the CPU microseconds per op it took of each process."""
+    before = cpu_now(roots)
+    result = await work
+    after = cpu_now(roots)
+    return result, {name: round((after[name] - before[name]) * 1e6 / ops, 1) for name in after}
+
+
 async def passes(
-    base_url: str, database_url: str, emails: list[str], user_ids: list[uuid.UUID]
+    base_url: str,
+    database_url: str,
+    emails: list[str],
+    user_ids: list[uuid.UUID],
+    server_pid: int,
 ) -> dict[str, Any]:
     """The warm-up, then the new and the all-duplicate passes, each raw then endpoint."""
     devices = [new_device() for _ in emails]
@@ -172,15 +204,19 @@ async def passes(
         # The warm-up: one batch a side, each of a device of its own; not measured.
         await endpoint_pass(clients[:1], [new_device(1)], "applied")
         await raw_pass(connections[:1], [raw_args(user_ids[0], new_device(1))], BATCH)
+        roots = {"server": server_pid, "postgres": await throughput.postmaster_pid(database_url)}
+        ops = DEVICES * BATCHES * BATCH
         results = {}
         for name, status, rows in (("new", "applied", BATCH), ("duplicate", "duplicate", 0)):
-            raw = await raw_pass(connections, work, rows)
-            endpoint = await endpoint_pass(clients, devices, status)
+            raw, raw_cpu = await with_cpu(roots, ops, raw_pass(connections, work, rows))
+            endpoint, cpu = await with_cpu(roots, ops, endpoint_pass(clients, devices, status))
             results[name] = {
                 "endpoint_ops_per_second": endpoint["ops_per_second"],
                 "raw_ops_per_second": raw,
                 "ratio": endpoint["ops_per_second"] / raw,
                 "batch_ms": endpoint["batch_ms"],
+                "cpu_us_per_op": cpu,
+                "raw_cpu_us_per_op": raw_cpu,
             }
     return results
 
@@ -189,13 +225,14 @@ def measure() -> dict[str, Any]:
     with bench_database() as database_url:
         users = asyncio.run(create_premium_users(database_url, 2 * DEVICES))
         endpoint_users, raw_users = users[:DEVICES], users[DEVICES:]
-        with bench_server(database_url) as base_url:
+        with bench_server_process(database_url) as (base_url, server_pid):
             results = asyncio.run(
                 passes(
                     base_url,
                     database_url,
                     [email for _, email in endpoint_users],
                     [user_id for user_id, _ in raw_users],
+                    server_pid,
                 )
             )
     return {

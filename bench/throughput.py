@@ -190,16 +190,20 @@ def family(root: int, stats: Mapping[int, tuple[int, int]]) -> list[int]:
     return found
 
 
-def cpu_seconds(roots: Mapping[str, int]) -> dict[str, float]:
-    """CPU seconds used so far by each named process tree, and by this process's reaped
-    children (`wrk`)."""
+def tree_cpu_seconds(roots: Mapping[str, int]) -> dict[str, float]:
+    """CPU seconds used so far by each named process tree."""
     stats = proc_stats()
-    used = {
+    return {
         name: sum(stats[pid][1] for pid in family(root, stats)) / TICKS
         for name, root in roots.items()
     }
+
+
+def cpu_seconds(roots: Mapping[str, int]) -> dict[str, float]:
+    """CPU seconds used so far by each named process tree, and by this process's reaped
+    children (`wrk`)."""
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return {**used, "wrk": children.ru_utime + children.ru_stime}
+    return {**tree_cpu_seconds(roots), "wrk": children.ru_utime + children.ru_stime}
 
 
 def workers(root: int) -> list[int]:
