@@ -181,18 +181,19 @@ async def push(
     *,
     pushes_per_minute: int | None = None,
 ) -> PushResponse:
-    """Apply `ops` on `conn`, an asyncpg connection: on its own, one round trip (the function
-    is the transaction); inside a transaction, part of it. `pushes_per_minute`: the account's
+    """Apply `ops` on `conn`, an asyncpg connection: on its own, one round trip in the common
+    case (the function is the transaction; a batch of over PROBE_OVER ops takes two); inside
+    a transaction, part of it. `pushes_per_minute`: the account's
     allowance (`TooManyPushesError` beyond it)."""
     ordered = sorted(ops, key=lambda p: p.seq)
     expected = ordered[0].seq - 1 if ordered else 0  # the common push: every op new
-    batch, settled = _plan(ordered, expected, ANY_TIME)
     probing, count = len(ordered) > PROBE_OVER, 1
+    # A probe settles nothing: the batch is planned from its answer.
+    batch, settled = (_Batch(expected + 1), []) if probing else _plan(ordered, expected, ANY_TIME)
     for _ in range(PLANS):
         _drop_repeated_entries(batch)
-        sent = _Batch(batch.first_seq) if probing else batch
         row = await _call(
-            conn, user_id, device_id, ordered, sent, expected, count, pushes_per_minute
+            conn, user_id, device_id, ordered, batch, expected, count, pushes_per_minute
         )
         if row["outcome"] == "limited":
             ends = row["pushes_since"] + PUSH_WINDOW - row["server_now"]
