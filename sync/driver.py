@@ -1,8 +1,9 @@
-"""The asyncpg connection under a SQLAlchemy one, inside its transaction.
+"""The asyncpg connection under a SQLAlchemy one, inside its transaction when it has one.
 
-The push statements run on asyncpg itself (prepared once per connection, no ORM in between).
-SQLAlchemy's asyncpg dialect sends BEGIN lazily, with the first statement: a transaction that
-has run nothing yet is started here, so that what runs on the driver is inside it.
+The push and the session lookup run on asyncpg itself (prepared once per connection, no ORM
+in between). SQLAlchemy's asyncpg dialect sends BEGIN lazily, with the first statement: a
+transaction that has run nothing yet is started here, so that what runs on the driver is
+inside it.
 
 SQLAlchemy notices a lost connection only in what it runs itself: when a statement on the
 driver fails with anything but an error PostgreSQL reported (the connection lost, the server
