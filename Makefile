@@ -50,19 +50,25 @@ lint: $(VENV)/.installed-dev  ## ruff, mypy and the import contracts (pyproject.
 	$(BIN)/lint-imports --no-cache
 
 test: lint browser  ## lint, then unit, integration (real PostgreSQL) and end-to-end (Chromium) tests
-	@command -v promtool >/dev/null 2>&1 || apt-get install -y --no-install-recommends prometheus
 	@echo "The browser tests and the others run at once; each half prints when it is done."
-	@$(MAKE) --no-print-directory -j2 --output-sync=target test-rest test-browser
+	@tmp=$$(mktemp -d) && chmod 755 "$$tmp" && \
+		$(MAKE) --no-print-directory -j2 --output-sync=target test-rest test-browser \
+			TEST_TMP="$$tmp" && rm -rf "$$tmp"
 
 # The two halves of `make test`, each a pytest process of its own: Playwright's sync API keeps an
 # event loop running in its process, where the asyncio tests cannot run after it, and on two
 # cores the halves run side by side in little more time than the longer alone. Exit status 5:
-# the PYTEST_ARGS subset has no test in that half.
-test-rest:
-	$(BIN)/pytest -m "not slow and not e2e" $(PYTEST_ARGS) || [ $$? -eq 5 ]
+# the PYTEST_ARGS subset has no test in that half. Each half keeps its files in a folder of its
+# own (TEST_TMP): pytest makes its shared one private again at every start, which would lock
+# the other half's embedded PostgreSQL (another user) out of its data.
+HALF_TMP = $(if $(TEST_TMP),--basetemp=$(TEST_TMP)/$@)
 
-test-browser:
-	$(BIN)/pytest -m "not slow and e2e" $(PYTEST_ARGS) || [ $$? -eq 5 ]
+test-rest: $(VENV)/.installed-dev  ## the tests `make test` runs but the browser ones
+	@command -v promtool >/dev/null 2>&1 || apt-get install -y --no-install-recommends prometheus
+	$(BIN)/pytest -m "not slow and not e2e" $(HALF_TMP) $(PYTEST_ARGS) || [ $$? -eq 5 ]
+
+test-browser: browser  ## the browser tests `make test` runs
+	$(BIN)/pytest -m "not slow and e2e" $(HALF_TMP) $(PYTEST_ARGS) || [ $$? -eq 5 ]
 
 test-slow: $(VENV)/.installed-dev  ## the long runs `make test` leaves out (fuzzing at length)
 	$(BIN)/pytest -m slow $(PYTEST_ARGS)
