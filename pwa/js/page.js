@@ -71,12 +71,13 @@ function setOffline(offline) {
   offlineBanner.hidden = !offline;
 }
 
-/** Run an API call, keeping the offline banner in step: any answer from the server means
- * the network is back, a request that could not be sent means it is not. */
+/** Run an API call, keeping the offline banner in step: an answer from the server means the
+ * network is back unless the browser has gone offline since it was sent, a request that could
+ * not be sent means it is not. */
 export async function call(promise) {
   try {
     const value = await promise;
-    setOffline(false);
+    setOffline(navigator.onLine === false);
     return value;
   } catch (error) {
     setOffline(error instanceof ApiError && error.code === "offline");
